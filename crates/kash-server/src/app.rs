@@ -1,0 +1,209 @@
+//! Assembly: state, router, serving, background tasks and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use kash_service::Services;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::http::{body, etag, fallback, problem, request_id, timeout};
+use crate::killswitch::KillSwitches;
+use crate::limiter::guarded::Breaker;
+use crate::limiter::memory::MemoryStore;
+use crate::limiter::redis::RedisStore;
+use crate::limiter::LimiterStore;
+use crate::metrics::{self, Metrics};
+use crate::openapi::ApiDoc;
+use crate::routes::{account, account_keys, infra, webhooks};
+use crate::state::AppState;
+use crate::usage::UsageRecorder;
+use crate::workers::webhooks::WebhookWorker;
+use crate::{console, gate, Role};
+
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The limiter store the settings ask for: Redis when configured, else in-process.
+pub fn limiter_store(svc: &Services) -> anyhow::Result<Arc<dyn LimiterStore>> {
+    Ok(match &svc.settings.redis_url {
+        Some(url) => Arc::new(RedisStore::new(url, "kash:")?),
+        None => Arc::new(MemoryStore::new()),
+    })
+}
+
+/// The routers that serve, and the OpenAPI document generated from them.
+struct Routers {
+    /// `/v1` routes behind the gate.
+    gated: Router<AppState>,
+    /// Public infrastructure routes.
+    public: Router<AppState>,
+    /// The console's JSON routes (`/api/account/*`) behind the session guard.
+    console_api: Router<AppState>,
+    doc: utoipa::openapi::OpenApi,
+}
+
+/// The authenticated `/v1` routes (behind the gate), the public infrastructure routes and the
+/// console's JSON routes.
+fn routers(state: &AppState) -> Routers {
+    let (gated, gated_doc) = OpenApiRouter::<AppState>::new()
+        .routes(routes!(account::usage))
+        .routes(routes!(webhooks::list_events))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(webhooks::rotate_secret))
+        .split_for_parts();
+    let gated = gated
+        .route_layer(from_fn(etag::layer))
+        .route_layer(from_fn_with_state(state.clone(), gate::gate));
+    let (public, public_doc) = OpenApiRouter::<AppState>::new()
+        .routes(routes!(infra::health))
+        .routes(routes!(infra::ready))
+        .routes(routes!(infra::metrics))
+        .routes(routes!(infra::openapi_index))
+        .routes(routes!(infra::openapi_version))
+        .split_for_parts();
+    let (console_api, console_doc) = OpenApiRouter::<AppState>::new()
+        .routes(routes!(account_keys::list, account_keys::create))
+        .routes(routes!(account_keys::update, account_keys::revoke))
+        .split_for_parts();
+    let console_api = console_api
+        .route_layer(from_fn_with_state(state.clone(), console::guard::api_guard))
+        .layer(from_fn(console::security_headers));
+    let mut doc = ApiDoc::openapi();
+    doc.merge(gated_doc);
+    doc.merge(public_doc);
+    doc.merge(console_doc);
+    doc.merge(<webhooks::WebhookPayloads as OpenApi>::openapi());
+    Routers {
+        gated,
+        public,
+        console_api,
+        doc,
+    }
+}
+
+/// Builds the state; the OpenAPI document is generated from the same routers that serve.
+pub async fn build_state(svc: Services, store: Arc<dyn LimiterStore>) -> anyhow::Result<AppState> {
+    let kill_switches = KillSwitches::default();
+    kill_switches.refresh(&svc.db).await?;
+    let mut state = AppState {
+        svc,
+        limiter: Arc::new(Breaker::new(store)),
+        kill_switches,
+        usage: Arc::new(UsageRecorder::default()),
+        metrics: Arc::new(Metrics::new()),
+        request_timeout: REQUEST_TIMEOUT,
+        openapi: Arc::new(utoipa::openapi::OpenApi::default()),
+    };
+    let mut doc = routers(&state).doc;
+    doc.merge(infra_doc_only());
+    state.openapi = Arc::new(doc);
+    Ok(state)
+}
+
+/// `/v1/openapi.json` itself is served by a plain route; describe it too.
+fn infra_doc_only() -> utoipa::openapi::OpenApi {
+    let (_, doc) = OpenApiRouter::<AppState>::new()
+        .routes(routes!(infra::openapi))
+        .split_for_parts();
+    doc
+}
+
+pub fn router(state: AppState, role: Role) -> Router {
+    let Routers {
+        gated,
+        public,
+        console_api,
+        ..
+    } = routers(&state);
+    let mut app = Router::new()
+        .merge(public)
+        .route("/v1/openapi.json", axum::routing::get(infra::openapi));
+    if role.serves_api() {
+        app = app
+            .merge(gated)
+            .merge(SwaggerUi::new("/v1/docs").config(
+                utoipa_swagger_ui::Config::from("/v1/openapi.json").try_it_out_enabled(true),
+            ))
+            .merge(console_api)
+            .merge(console::router())
+            .merge(console::assets_router());
+    }
+    app.route_layer(from_fn(metrics::label_route))
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        // Outermost first: request id, metrics, problem rendering, deadline, body limit.
+        .layer(from_fn(body::limit))
+        .layer(from_fn_with_state(state.clone(), timeout::layer))
+        .layer(from_fn_with_state(state.clone(), problem::render))
+        .layer(from_fn_with_state(state.clone(), metrics::observe))
+        .layer(from_fn(request_id::layer))
+        .with_state(state)
+}
+
+/// A running server: its address, its state, and the means to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, stops the workers and flushes counters.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+}
+
+pub async fn start(state: AppState, listener: TcpListener, role: Role) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let stop = CancellationToken::new();
+    let app = router(state.clone(), role);
+    let mut tasks = Vec::new();
+    let server_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { server_stop.cancelled().await })
+        .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "HTTP server stopped with an error");
+        }
+    }));
+    tasks.push(tokio::spawn(
+        state
+            .kill_switches
+            .clone()
+            .run(state.svc.db.clone(), stop.clone()),
+    ));
+    tasks.push(tokio::spawn(
+        state.usage.clone().run(state.svc.db.clone(), stop.clone()),
+    ));
+    if role.runs_workers() {
+        let worker = WebhookWorker::new(state.svc.clone(), state.metrics.clone())?;
+        tasks.push(tokio::spawn(worker.run(stop.clone())));
+    }
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        tasks,
+    })
+}

@@ -1,0 +1,61 @@
+//! Query strings, parsed leniently (unknown parameters are ignored) and validated by the
+//! handler, so every bad parameter is answered with a precise `VALIDATION_FAILED` naming it.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::http::problem::ApiError;
+
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(query: Option<&str>) -> Self {
+        QueryParams(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, comma lists split (`status=a,b&status=c` → a, b, c).
+    pub fn list(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(QueryParams::parse(parts.uri.query()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        let q = QueryParams::parse(Some("status=a,b&status=c&limit=5&x=%20y"));
+        assert_eq!(q.get("limit"), Some("5"));
+        assert_eq!(q.get("x"), Some(" y"));
+        assert_eq!(q.list("status"), vec!["a", "b", "c"]);
+        assert_eq!(q.get("nope"), None);
+    }
+}

@@ -1,0 +1,165 @@
+//! The `kash-server` binary as the README uses it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_kash-server");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn command(dir: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(SERVER);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .kill_on_drop(true);
+    cmd
+}
+
+#[tokio::test]
+async fn demo_starts_on_sqlite_with_zero_setup_and_prints_a_working_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = command(dir.path())
+        .arg("--demo")
+        .env("KASH_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut key = None;
+    let mut password = None;
+    let mut curl = None;
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+    {
+        if let Some(at) = line.find("kash_test_") {
+            key.get_or_insert_with(|| line[at..at + 42].to_string());
+        }
+        if let Some(at) = line.find("password (shown once) ") {
+            let rest = &line[at + "password (shown once) ".len()..];
+            password = rest.split_whitespace().next().map(str::to_string);
+        }
+        if line.trim_start().starts_with("curl ") {
+            curl = Some(line.trim().to_string());
+            break;
+        }
+    }
+    let key = key.expect("a key on stdout");
+    let curl = curl.expect("a curl line on stdout");
+    assert!(
+        curl.contains(&key) && curl.contains(&format!("127.0.0.1:{port}/v1/")),
+        "{curl}"
+    );
+    // The default database was created in ./kash-data.
+    assert!(dir.path().join("kash-data/kash.db").exists());
+    let http = reqwest::Client::new();
+    let mut ok = false;
+    for _ in 0..100 {
+        if let Ok(resp) = http
+            .get(format!("http://127.0.0.1:{port}/v1/account/usage"))
+            .header("X-API-Key", &key)
+            .send()
+            .await
+        {
+            assert_eq!(resp.status(), 200);
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the demo server never answered");
+    // The demo user's console password, printed once, signs in.
+    let password = password.expect("a console password on stdout");
+    assert!(password.len() >= 16, "{password}");
+    let console = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let origin = format!("http://127.0.0.1:{port}");
+    let signed_in = console
+        .post(format!("{origin}/signin"))
+        .header("Origin", &origin)
+        .form(&[
+            ("email", "demo@kash.example"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert!(signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("kash_session=")));
+    // SIGTERM stops it gracefully with status 0.
+    let pid = child.id().unwrap() as i32;
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn print_config_redacts_secrets_and_bad_settings_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path())
+        .arg("--print-config")
+        .env("KASH_PEPPER", "pepper-value-that-must-not-be-printed")
+        .env(
+            "KASH_DATABASE_URL",
+            "postgres://kash:hunter2@db.internal/kash",
+        )
+        .env("KASH_REDIS_URL", "redis://:redispass@cache:6379")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for secret in [
+        "pepper-value-that-must-not-be-printed",
+        "hunter2",
+        "redispass",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(text.contains("chain_id = 31337"), "{text}");
+    assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    let bad = command(dir.path())
+        .arg("--print-config")
+        .env("KASH_CHAIN_ID", "9500000")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let live_without_pepper = command(dir.path())
+        .env("KASH_ENVIRONMENT", "live")
+        .env("KASH_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(live_without_pepper.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&live_without_pepper.stderr)
+        .contains("KASH_PEPPER is required in live"));
+    let unknown_flag = command(dir.path())
+        .arg("--frobnicate")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(unknown_flag.status.code(), Some(2));
+}

@@ -1,0 +1,24 @@
+//! Persistence for both back-ends: the migrations, the repositories and (later) the ledger.
+//! Every repository function takes an executor, so callers decide which statements commit
+//! together.
+
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod keys;
+pub mod killswitch;
+pub mod orgs;
+pub mod outbox;
+pub mod owners;
+pub mod sessions;
+pub mod usage;
+pub mod users;
+pub mod webhooks;
+
+pub use db::{Backend, Db, PoolSettings, Tx};
+pub use error::StoreError;
+pub use sqlx;
+
+/// Shorthand for the executor bound every repository function takes.
+pub trait Exec<'c>: sqlx::Executor<'c, Database = sqlx::Any> {}
+impl<'c, T: sqlx::Executor<'c, Database = sqlx::Any>> Exec<'c> for T {}
