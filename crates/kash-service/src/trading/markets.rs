@@ -334,15 +334,17 @@ pub async fn cancel(
         let due = m.resolve_at.map(|r| r.saturating_add(grace_ms));
         match due {
             Some(due) if now >= due => {}
-            Some(due) => return Err(Problem::new(
-                ErrorCode::MarketNotCancellable,
-                format!(
+            Some(due) => {
+                return Err(Problem::new(
+                    ErrorCode::MarketNotCancellable,
+                    format!(
                     "the market can be cancelled from {} (resolveAt plus the {} h grace period)",
                     kash_core::time::rfc3339_ms(kash_core::time::from_unix_ms(due)),
                     svc.settings.cancel_grace_hours
                 ),
-            )
-            .into()),
+                )
+                .into())
+            }
             None => {
                 return Err(Problem::new(
                     ErrorCode::MarketNotCancellable,

@@ -4,7 +4,7 @@
 //! result in the same transaction, so a quote, an acceptance and an execution agree exactly.
 
 use kash_core::amm::{self, BuyResult, MarketState, SellResult};
-use kash_core::money::Usdc;
+use kash_core::money::{Usdc, SUPPLY_CAP};
 use kash_core::tier::Tier;
 use kash_core::{ErrorCode, Problem};
 use kash_store::keys::ApiKeyRecord;
@@ -96,6 +96,12 @@ pub fn plan(i: &Inputs<'_>) -> Result<Planned, Problem> {
     let mut quoted: Option<SellResult> = None;
     let measure = match i.spec {
         Spec::Buy(a) | Spec::SellForAmount(a) => *a,
+        Spec::SellTokens(t) if *t > SUPPLY_CAP => {
+            return Err(Problem::new(
+                ErrorCode::AmountTooLarge,
+                "tokens is above the supply cap of 2^127 − 1 units",
+            ))
+        }
         Spec::SellTokens(t) => match amm::sell(i.state, i.outcome, *t) {
             Ok(r) => {
                 let payout = r.payout;
