@@ -18,8 +18,18 @@ pub enum AccountsCmd {
 }
 
 #[derive(Args, Debug)]
-#[group(id = "holder", required = true, multiple = false, args = ["user", "org", "treasury"])]
 pub struct Target {
+    #[command(flatten)]
+    who: Who,
+    /// Whole or decimal USDC, e.g. `100` or `12.5`.
+    #[arg(long)]
+    usdc: String,
+}
+
+/// Exactly one holder.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct Who {
     #[arg(long)]
     user: Option<String>,
     #[arg(long)]
@@ -27,13 +37,10 @@ pub struct Target {
     /// The operator treasury (funds operator markets; may go negative).
     #[arg(long)]
     treasury: bool,
-    /// Whole or decimal USDC, e.g. `100` or `12.5`.
-    #[arg(long)]
-    usdc: String,
 }
 
 fn holder(t: &Target) -> Result<Holder, Failure> {
-    Ok(match (&t.user, &t.org) {
+    Ok(match (&t.who.user, &t.who.org) {
         (Some(u), _) => Holder::Owner(Owner::User(uuid_arg("--user", u)?)),
         (_, Some(o)) => Holder::Owner(Owner::Org(uuid_arg("--org", o)?)),
         _ => Holder::Treasury,

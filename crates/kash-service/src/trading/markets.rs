@@ -244,6 +244,7 @@ pub async fn freeze(svc: &Services, id: &str, actor: &str) -> Result<MarketRecor
         serde_json::json!({ "marketId": id }),
     )
     .await?;
+    let m = store::get(&mut *tx, id).await?.ok_or_else(|| missing(id))?;
     tx.commit().await?;
     Ok(m)
 }
@@ -292,6 +293,7 @@ pub async fn resolve(
         serde_json::json!({ "marketId": id, "winners": sorted }),
     )
     .await?;
+    let m = store::get(&mut *tx, id).await?.ok_or_else(|| missing(id))?;
     tx.commit().await?;
     Ok(m)
 }
@@ -368,6 +370,7 @@ pub async fn cancel(
         serde_json::json!({ "marketId": id }),
     )
     .await?;
+    let m = store::get(&mut *tx, id).await?.ok_or_else(|| missing(id))?;
     tx.commit().await?;
     Ok(Cancelled {
         market: m,
