@@ -592,7 +592,10 @@ async fn markets_listing(backend: Backend) {
     let cursor = page["pagination"]["cursor"].as_str().unwrap();
     let rest = get_json(&app, &key, &format!("/v1/markets?limit=2&cursor={cursor}")).await;
     assert_eq!(rest["data"].as_array().unwrap().len(), 1);
-    assert_eq!(rest["data"][0]["id"], a);
+    // Newest first, ties broken by id: the pages continue the full listing.
+    assert_eq!(rest["data"][0]["id"], all["data"][2]["id"]);
+    assert_eq!(page["data"][0]["id"], all["data"][0]["id"]);
+    assert!(ids.contains(&a.as_str()));
     let resp = app.get("/v1/markets/not-a-uuid", &key).await;
     expect_problem(resp, 404, "MARKET_NOT_FOUND").await;
     let resp = app.get("/v1/markets/7b0d3a56-3f51-4b7e-9c55-0a2a7c1d9e10/quote?outcomeIndex=0&action=buy&amount=1", &key).await;

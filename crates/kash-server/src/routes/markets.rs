@@ -260,13 +260,10 @@ pub struct PredictionView {
     pub market_id: String,
     pub outcome_index: u32,
     pub side: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Buys (null on sells; the key is always present, as Kash's SDK requires).
     pub usdc_in: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usdc_out: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_in: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_out: Option<String>,
     /// Marginal price of the outcome after the trade, WAD.
     pub price: Option<String>,

@@ -179,6 +179,9 @@ pub async fn create(
         p.shares = state.genesis_leg.to_string();
         p.locked_shares = state.genesis_leg.to_string();
         p.cost_basis_atomic = share;
+        // Kash's SDK requires both times on every position: the legs were acquired now.
+        p.first_trade_at = Some(now);
+        p.last_trade_at = Some(now);
         positions::save(&mut *tx, &p).await?;
     }
     audit::lifecycle(
