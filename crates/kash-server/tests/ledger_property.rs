@@ -34,7 +34,7 @@ async fn send(
     match place(&app.svc, &caller, None, body.to_string().as_bytes()).await {
         Ok(Placed::Trade { trade, status, .. }) => {
             assert_eq!(status, 201);
-            Some(trade)
+            Some(*trade)
         }
         Ok(Placed::Refused { problem, .. }) => {
             // Refusals are fine (balance, position, range); a 5xx never is.

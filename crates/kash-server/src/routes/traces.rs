@@ -106,7 +106,7 @@ pub async fn get(
             }
         }
     }
-    items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    items.sort_by_key(|a| (a.0, a.1));
     let events = items
         .into_iter()
         .enumerate()

@@ -32,7 +32,7 @@ pub async fn run(svc: Services, stop: CancellationToken) {
             }
         }
         // About once a minute: responses past 24 h become tombstones, lapsed tombstones go.
-        if ticks % 300 == 0 {
+        if ticks.is_multiple_of(300) {
             let now = svc.now_ms();
             let db = svc.db.writer();
             if let Err(e) = kash_store::idempotency::drop_expired_responses(db, now).await {

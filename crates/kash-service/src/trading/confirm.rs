@@ -22,7 +22,7 @@ use crate::{ServiceError, Services};
 #[derive(Debug)]
 pub enum Confirmed {
     /// Executed (status `completed`).
-    Done(TradeRecord),
+    Done(Box<TradeRecord>),
     /// Refused; when the refusal changed the trade (expired, failed re-check) that change is
     /// committed.
     Refused(Problem),
@@ -133,7 +133,7 @@ pub async fn confirm(
     match recheck_and_execute(svc, &mut tx, &mut t, now, started).await? {
         Ok(()) => {
             tx.commit().await?;
-            Ok(Confirmed::Done(t))
+            Ok(Confirmed::Done(Box::new(t)))
         }
         Err(problem) => {
             end(

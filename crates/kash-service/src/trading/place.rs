@@ -38,7 +38,7 @@ pub enum Placed {
     /// `status` 201 (executed), 202 (awaiting confirmation, with `token`) or 200 (a replay of a
     /// trade that has moved on).
     Trade {
-        trade: TradeRecord,
+        trade: Box<TradeRecord>,
         status: u16,
         token: Option<String>,
         replay: bool,
@@ -70,7 +70,7 @@ fn current(svc: &Services, trade: TradeRecord, original: u16, replay: bool) -> P
             .as_deref()
             .and_then(|sealed| svc.secrets.secret_box.open(sealed).ok());
         return Placed::Trade {
-            trade,
+            trade: Box::new(trade),
             status: 202,
             token,
             replay,
@@ -78,7 +78,7 @@ fn current(svc: &Services, trade: TradeRecord, original: u16, replay: bool) -> P
     }
     let status = if original == 202 { 200 } else { original };
     Placed::Trade {
-        trade,
+        trade: Box::new(trade),
         status,
         token: None,
         replay,
@@ -171,7 +171,7 @@ async fn place_once(
             remember(&mut tx, owner_id, kh, status, None, Some(&trade.id)).await?;
             tx.commit().await?;
             Ok(Placed::Trade {
-                trade,
+                trade: Box::new(trade),
                 status,
                 token,
                 replay: false,

@@ -31,6 +31,7 @@ fn not_claimable(detail: impl Into<String>) -> Problem {
 
 /// Redeems the holder's whole holding of `outcome` inside the caller's transaction (the market
 /// row is locked here). `Ok(Err(_))`: not claimable.
+#[allow(clippy::too_many_arguments)]
 pub async fn redeem_in(
     svc: &Services,
     conn: &mut AnyConnection,
