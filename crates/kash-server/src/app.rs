@@ -23,7 +23,9 @@ use crate::limiter::redis::RedisStore;
 use crate::limiter::LimiterStore;
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
-use crate::routes::{account, account_keys, infra, webhooks};
+use crate::routes::{
+    account, account_keys, infra, markets, portfolio, quotes, redemptions, traces, trades, webhooks,
+};
 use crate::state::AppState;
 use crate::usage::UsageRecorder;
 use crate::workers::webhooks::WebhookWorker;
@@ -55,6 +57,18 @@ struct Routers {
 fn routers(state: &AppState) -> Routers {
     let (gated, gated_doc) = OpenApiRouter::<AppState>::new()
         .routes(routes!(account::usage))
+        .routes(routes!(markets::list))
+        .routes(routes!(markets::get))
+        .routes(routes!(markets::predictions))
+        .routes(routes!(markets::cancel))
+        .routes(routes!(quotes::quote))
+        .routes(routes!(trades::create, trades::list))
+        .routes(routes!(trades::get))
+        .routes(routes!(trades::confirm_trade))
+        .routes(routes!(traces::get))
+        .routes(routes!(redemptions::create))
+        .routes(routes!(portfolio::portfolio))
+        .routes(routes!(portfolio::positions_list))
         .routes(routes!(webhooks::list_events))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(webhooks::rotate_secret))
@@ -199,6 +213,10 @@ pub async fn start(state: AppState, listener: TcpListener, role: Role) -> anyhow
     if role.runs_workers() {
         let worker = WebhookWorker::new(state.svc.clone(), state.metrics.clone())?;
         tasks.push(tokio::spawn(worker.run(stop.clone())));
+        tasks.push(tokio::spawn(crate::workers::trading::run(
+            state.svc.clone(),
+            stop.clone(),
+        )));
     }
     Ok(Running {
         addr,

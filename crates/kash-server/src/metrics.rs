@@ -44,6 +44,12 @@ pub struct Metrics {
     pub latency: Family<LatencyLabels, Histogram>,
     pub limiter: Family<DecisionLabels, Counter>,
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    pub trades: Family<StatusLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: String,
 }
 
 impl Default for Metrics {
@@ -81,7 +87,14 @@ impl Metrics {
             "Webhook delivery attempts by outcome (delivered or the failure code; circuit_open and no_url are postponements)",
             webhook_deliveries.clone(),
         );
+        let trades = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "trades",
+            "Trades answered by the trade routes, by the status they reached",
+            trades.clone(),
+        );
         Metrics {
+            trades,
             registry,
             requests,
             latency,
@@ -93,6 +106,14 @@ impl Metrics {
     pub fn limiter_decision(&self, decision: &'static str) {
         self.limiter
             .get_or_create(&DecisionLabels { decision })
+            .inc();
+    }
+
+    pub fn count_trade(&self, status: &str) {
+        self.trades
+            .get_or_create(&StatusLabels {
+                status: status.to_string(),
+            })
             .inc();
     }
 

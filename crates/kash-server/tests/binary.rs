@@ -79,6 +79,52 @@ async fn demo_starts_on_sqlite_with_zero_setup_and_prints_a_working_key() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ok, "the demo server never answered");
+    // Markets with 2–8 outcomes and some trading history.
+    let markets: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/v1/markets"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = markets["data"].as_array().unwrap();
+    assert!(list.len() >= 4, "{markets}");
+    let counts: Vec<u64> = list
+        .iter()
+        .map(|m| m["outcomeCount"].as_u64().unwrap())
+        .collect();
+    assert!(counts.contains(&2) && counts.contains(&8), "{counts:?}");
+    for m in list {
+        let preds: serde_json::Value = http
+            .get(format!(
+                "http://127.0.0.1:{port}/v1/markets/{}/predictions",
+                m["id"].as_str().unwrap()
+            ))
+            .header("X-API-Key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            !preds["data"].as_array().unwrap().is_empty(),
+            "no history in {}",
+            m["id"]
+        );
+    }
+    let portfolio: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/v1/portfolio"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(portfolio["portfolio"]["usdcBalance"], "10000000000");
     // The demo user's console password, printed once, signs in.
     let password = password.expect("a console password on stdout");
     assert!(password.len() >= 16, "{password}");

@@ -1,7 +1,7 @@
-//! Signed request bodies (gate step 9), tested on the rotate route; the checks in
-//! `support::assert_signature_refusals` take any `/v1` POST (point them at `POST /v1/trades`
-//! once it exists).
+//! Signed request bodies (gate step 9), tested on the rotate route and on `POST /v1/trades`;
+//! the checks in `support::assert_signature_refusals` take any `/v1` POST.
 
+mod market_kit;
 mod support;
 
 use kash_core::signature;
@@ -26,6 +26,38 @@ async fn bad_signatures_are_refused_with_a_reason(backend: Backend) {
     // A key without a webhook secret: the API-key scheme alone.
     let bare = hook_key(&app, None).await;
     assert_signature_refusals(&app, ROTATE, &bare.key, "{}", None).await;
+}
+
+async fn trades_refuse_bad_signatures_and_accept_good_ones(backend: Backend) {
+    let app = spawn_fast(backend, 2_000).await;
+    let key = hook_key(&app, Some("http://127.0.0.1:9/hook/x".into())).await;
+    let secret = key.webhook_secret.clone().expect("secret");
+    market_kit::fund(&app, &key.record.owner, "50").await;
+    let m = market_kit::market(&app, 2, "20").await;
+    let body = market_kit::buy_body(&m, 0, "2").to_string();
+    assert_signature_refusals(&app, "/v1/trades", &key.key, &body, Some(&secret)).await;
+    let trades = market_kit::get_json(&app, &key.key, "/v1/trades").await;
+    assert_eq!(
+        trades["data"],
+        serde_json::json!([]),
+        "a refused request traded"
+    );
+    // Both schemes pass and the trade executes.
+    let now = app.now_ms();
+    let by_key = key_signature(&key.key, now, "/v1/trades", &body);
+    let resp = signed_post(&app, "/v1/trades", &key.key, &body, Some(by_key.as_bytes())).await;
+    assert_eq!(resp.status(), 201);
+    let by_secret = signature::webhook_header(&[&secret], now, body.as_bytes());
+    let resp = signed_post(
+        &app,
+        "/v1/trades",
+        &key.key,
+        &body,
+        Some(by_secret.as_bytes()),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    market_kit::assert_ledger_balanced(&app).await;
 }
 
 async fn valid_signatures_pass_and_the_previous_secret_counts_for_7_days(backend: Backend) {
@@ -75,6 +107,7 @@ async fn valid_signatures_pass_and_the_previous_secret_counts_for_7_days(backend
 }
 
 backend_tests!(
+    trades_refuse_bad_signatures_and_accept_good_ones,
     bad_signatures_are_refused_with_a_reason,
     valid_signatures_pass_and_the_previous_secret_counts_for_7_days,
 );

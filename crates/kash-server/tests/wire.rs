@@ -155,6 +155,19 @@ async fn openapi_documents(backend: Backend) {
         );
     }
     assert!(doc["components"]["securitySchemes"]["ApiKey"].is_object());
+    // Every authenticated route of the policy table is described, with its method (the
+    // organization routes belong to the organizations issue).
+    for route in kash_core::route_policy::V1_ROUTES
+        .iter()
+        .filter(|r| !r.path.starts_with("/v1/organizations"))
+    {
+        assert!(
+            doc["paths"][route.path][route.method.to_lowercase()].is_object(),
+            "{} {} missing from the document",
+            route.method,
+            route.path
+        );
+    }
     let index: serde_json::Value = app
         .http
         .get(app.url("/v1/openapi/index.json"))

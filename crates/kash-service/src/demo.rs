@@ -56,6 +56,7 @@ pub async fn seed(svc: &Services) -> Result<Seeded, ServiceError> {
                 crate::users::create(svc, DEMO_EMAIL, Some("Demo Trader"), None, ACTOR).await?;
             let org = orgs::create(svc, "Demo Organization", DEMO_ORG_SLUG, None, ACTOR).await?;
             orgs::add_member(svc, &org.id, &user.id, "owner", ACTOR).await?;
+            seed_trading(svc, &user.id, &org.id).await?;
             (user.id, Some(org.id))
         }
     };
@@ -84,4 +85,128 @@ pub async fn seed(svc: &Services) -> Result<Seeded, ServiceError> {
         password,
         fresh_database,
     })
+}
+
+/// The demo markets: outcome labels, and whether the demo organization creates them.
+const DEMO_MARKETS: &[(&str, &[&str], bool)] = &[
+    ("Will it rain in Lisbon tomorrow?", &["Yes", "No"], false),
+    (
+        "Which team wins the demo cup?",
+        &["Red", "Blue", "Green"],
+        true,
+    ),
+    (
+        "How many launches this quarter?",
+        &["0-2", "3-5", "6-8", "9-11", "12+"],
+        false,
+    ),
+    (
+        "Which planet will the next probe visit?",
+        &[
+            "Mercury", "Venus", "Mars", "Jupiter", "Saturn", "Uranus", "Neptune", "Pluto",
+        ],
+        true,
+    ),
+];
+
+/// Funds the demo user (10,000 USDC) and organization, opens markets with 2–8 outcomes and
+/// gives them some trading history from two demo traders.
+async fn seed_trading(svc: &Services, user_id: &str, org_id: &str) -> Result<(), ServiceError> {
+    use crate::trading::accounts::{move_funds, Holder};
+    use crate::trading::markets::{create, NewMarket};
+    use crate::trading::place::{place, Caller};
+    use kash_core::money::Usdc;
+
+    let usdc = |whole: u64| Usdc::from_atomic(whole * 1_000_000);
+    move_funds(
+        svc,
+        &Holder::Owner(Owner::User(user_id.into())),
+        usdc(10_000),
+        true,
+        ACTOR,
+    )
+    .await?;
+    move_funds(
+        svc,
+        &Holder::Owner(Owner::Org(org_id.into())),
+        usdc(1_000),
+        true,
+        ACTOR,
+    )
+    .await?;
+    let day = 86_400_000;
+    let mut markets = Vec::new();
+    for (i, (title, outcomes, by_org)) in DEMO_MARKETS.iter().enumerate() {
+        let now = svc.now_ms();
+        let m = create(
+            svc,
+            &NewMarket {
+                title: title.to_string(),
+                description: Some("Demo market".into()),
+                image_url: None,
+                outcomes: outcomes.iter().map(|o| o.to_string()).collect(),
+                organization_id: by_org.then(|| org_id.to_string()),
+                seed: usdc(100 + 50 * i as u64),
+                freeze_at: Some(now + (7 + i as i64) * day),
+                resolve_at: Some(now + (8 + i as i64) * day),
+                fee_bps: 100,
+                sell_fee_bps: 50,
+            },
+            ACTOR,
+        )
+        .await?;
+        markets.push((m.id, outcomes.len()));
+    }
+    for t in 0..2 {
+        let trader = crate::users::create(
+            svc,
+            &format!("trader{t}@kash.example"),
+            Some(&format!("Demo Trader {t}")),
+            None,
+            ACTOR,
+        )
+        .await?;
+        move_funds(
+            svc,
+            &Holder::Owner(Owner::User(trader.id.clone())),
+            usdc(2_000),
+            true,
+            ACTOR,
+        )
+        .await?;
+        let key = crate::keys::issue(
+            svc,
+            IssueRequest {
+                owner: Owner::User(trader.id.clone()),
+                tier: Tier::Mm,
+                scopes: Some(ScopeSet::new(Scope::ALL)),
+                name: Some("demo-trader".into()),
+                ip_allowlist: None,
+                webhook_url: None,
+                expires_at: None,
+                limits: LimitOverrides::default(),
+            },
+            ACTOR,
+        )
+        .await?;
+        let caller = Caller {
+            key: &key.record,
+            api_version: "2026-08-19",
+        };
+        for (i, (market, n)) in markets.iter().enumerate() {
+            for j in 0..3 {
+                let outcome = (i + j + t) % n;
+                let amount = format!("{}.{}", 5 + 7 * j + 3 * t, 25 * (i % 4));
+                let body = serde_json::json!({
+                    "marketId": market, "outcomeIndex": outcome, "side": "buy", "amount": amount,
+                });
+                place(svc, &caller, None, body.to_string().as_bytes()).await?;
+            }
+            let body = serde_json::json!({
+                "marketId": market, "outcomeIndex": (i + t) % n, "side": "sell", "amount": "2",
+            });
+            place(svc, &caller, None, body.to_string().as_bytes()).await?;
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod orgs;
 pub mod secrets;
 pub mod services;
 pub mod ssrf;
+pub mod trading;
 pub mod users;
 pub mod webhooks;
 

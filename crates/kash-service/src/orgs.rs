@@ -68,6 +68,8 @@ pub async fn create(
         }
         other => other?,
     }
+    // Every organization gets its USDC ledger account in the transaction that creates it.
+    kash_store::ledger::ensure_account(&mut tx, kash_store::ledger::kind::ORG, &id, now).await?;
     audit::lifecycle(
         &mut *tx,
         now,

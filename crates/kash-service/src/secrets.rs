@@ -161,6 +161,8 @@ pub struct Secrets {
     pub cursor_key: [u8; 32],
     /// Keys the console's CSRF tokens, which are derived from the session id.
     pub csrf_key: [u8; 32],
+    /// Keys the HMAC under which high-value confirmation tokens are kept at rest.
+    pub confirm_key: [u8; 32],
 }
 
 impl Secrets {
@@ -186,6 +188,7 @@ impl Secrets {
             secret_box: SecretBox::new(&secrets_key),
             cursor_key: hmac_bytes(secrets_key.as_bytes(), b"kash:cursor-mac:v1"),
             csrf_key: hmac_bytes(secrets_key.as_bytes(), b"kash:console-csrf:v1"),
+            confirm_key: hmac_bytes(secrets_key.as_bytes(), b"kash:confirm-token:v1"),
         })
     }
 }

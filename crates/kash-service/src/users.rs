@@ -83,6 +83,8 @@ pub async fn create(
         }
         other => other?,
     }
+    // Every user gets its USDC ledger account in the transaction that creates it.
+    kash_store::ledger::ensure_account(&mut tx, kash_store::ledger::kind::USER, &id, now).await?;
     audit::lifecycle(
         &mut *tx,
         now,

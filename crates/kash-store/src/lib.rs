@@ -2,15 +2,22 @@
 //! Every repository function takes an executor, so callers decide which statements commit
 //! together.
 
+pub mod accruals;
 pub mod audit;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod keys;
 pub mod killswitch;
+pub mod ledger;
+pub mod markets;
 pub mod orgs;
 pub mod outbox;
 pub mod owners;
+pub mod positions;
+pub mod redemptions;
 pub mod sessions;
+pub mod trades;
 pub mod usage;
 pub mod users;
 pub mod webhooks;

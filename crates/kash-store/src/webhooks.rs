@@ -735,6 +735,19 @@ pub async fn delivery_summary<'c>(
     .map_err(|e: sqlx::Error| e.into())
 }
 
+/// Every event of a trade, oldest first (its trace shows their deliveries).
+pub async fn events_of_trade<'c>(
+    exec: impl Exec<'c>,
+    trade_id: &str,
+) -> Result<Vec<EventRow>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM webhook_events WHERE trade_id = $1 ORDER BY seq"
+    ))
+    .bind(trade_id)
+    .fetch_all(exec)
+    .await?)
+}
+
 /// The `webhooks` window of `GET /v1/account/usage`: events raised since `since_ms`, and how
 /// many of them are delivered and terminally failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

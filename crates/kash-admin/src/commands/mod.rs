@@ -1,8 +1,11 @@
 //! The subcommands, one module per noun.
 
+mod accounts;
 mod audit;
 mod keys;
 mod killswitch;
+mod ledger;
+mod markets;
 mod orgs;
 mod users;
 mod webhooks;
@@ -31,6 +34,15 @@ pub enum Command {
     /// Webhook deliveries: bulk replays.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCmd),
+    /// USDC balances: deposits (credit) and withdrawals (debit).
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCmd),
+    /// The ledger: verify every invariant.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCmd),
+    /// Markets: create, freeze, cancel, resolve.
+    #[command(subcommand)]
+    Markets(markets::MarketsCmd),
     /// Apply pending database migrations (the server also applies them at start).
     Migrate,
 }
@@ -56,6 +68,9 @@ pub async fn run(svc: &Services, command: Command, json: bool) -> CmdResult {
         Command::Audit(args) => audit::run(svc, args, json).await,
         Command::KillSwitch(cmd) => killswitch::run(svc, cmd, json).await,
         Command::Webhooks(cmd) => webhooks::run(svc, cmd, json).await,
+        Command::Accounts(cmd) => accounts::run(svc, cmd, json).await,
+        Command::Ledger(cmd) => ledger::run(svc, cmd, json).await,
+        Command::Markets(cmd) => markets::run(svc, cmd, json).await,
         Command::Migrate => {
             // Opening the services applied every pending migration already.
             emit(

@@ -115,10 +115,13 @@ pub async fn gate(
         Some(problem) => ApiError::from(problem).into_response(),
         None => match signed_body::check(&state, &attempt, &parts, &authed).await {
             Err(refusal) => refusal,
-            Ok(()) => {
-                parts.extensions.insert(authed);
-                next.run(Request::from_parts(parts, body)).await
-            }
+            Ok(()) => match idempotency_key_format(&parts) {
+                Some(problem) => ApiError::from(problem).into_response(),
+                None => {
+                    parts.extensions.insert(authed);
+                    next.run(Request::from_parts(parts, body)).await
+                }
+            },
         },
     };
     response
@@ -129,6 +132,35 @@ pub async fn gate(
         quota::apply_headers(response.headers_mut(), &decision, policy, attempt.now_ms);
     }
     with_version(response, served)
+}
+
+/// `Idempotency-Key` is format-checked on every `/v1` POST (`api.md` §5): 1–255 characters of
+/// `[A-Za-z0-9_\-:.]`.
+fn idempotency_key_format(parts: &Parts) -> Option<Problem> {
+    if parts.method != axum::http::Method::POST {
+        return None;
+    }
+    let value = parts.headers.get("idempotency-key")?;
+    let text = value.to_str().unwrap_or("\u{0}");
+    if text.len() > 255 {
+        return Some(Problem::new(
+            ErrorCode::IdempotencyKeyTooLong,
+            format!(
+                "Idempotency-Key is {} characters; at most 255 are allowed",
+                text.len()
+            ),
+        ));
+    }
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'));
+    (!valid).then(|| {
+        Problem::new(
+            ErrorCode::IdempotencyKeyFormatInvalid,
+            "Idempotency-Key must be 1 to 255 characters of [A-Za-z0-9_-:.]",
+        )
+    })
 }
 
 fn with_version(mut response: Response, served: &'static str) -> Response {

@@ -103,6 +103,37 @@ fn webhook_window(c: kash_store::webhooks::UsageCounts) -> WebhookWindow {
     }
 }
 
+/// Nearest-rank percentile of ascending values.
+fn percentile(sorted: &[i64], pct: usize) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (pct * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    u64::try_from(sorted[rank - 1]).ok()
+}
+
+/// Trades the key placed in the window: total, completed, ended unsuccessfully (failed or
+/// rejected), `successRate = completed / (completed + failed)` and execution latency.
+async fn trade_window(
+    db: &kash_store::sqlx::AnyPool,
+    key_id: &str,
+    since: i64,
+) -> ApiResult<TradeWindow> {
+    let w = kash_store::trades::usage_since(db, key_id, since).await?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let settled = n(w.completed) + n(w.failed);
+    Ok(TradeWindow {
+        total: n(w.total),
+        completed: n(w.completed),
+        failed: n(w.failed),
+        success_rate: (settled > 0).then(|| n(w.completed) as f64 / settled as f64),
+        latency_ms: Some(Latency {
+            p50: percentile(&w.latencies_ms, 50),
+            p99: percentile(&w.latencies_ms, 99),
+        }),
+    })
+}
+
 /// Usage of the calling key.
 #[utoipa::path(get, path = "/v1/account/usage", tag = "account",
     security(("ApiKey" = [])),
@@ -140,12 +171,9 @@ pub async fn usage_of(
         api_key_id: key_id.to_string(),
         generated_at: rfc3339_ms(now),
         trades: TradeWindows {
-            day: TradeWindow {
-                latency_ms: Some(Latency::default()),
-                ..TradeWindow::default()
-            },
-            week: TradeWindow::default(),
-            month: TradeWindow::default(),
+            day: trade_window(db, key_id, day_ago).await?,
+            week: trade_window(db, key_id, week_ago).await?,
+            month: trade_window(db, key_id, (now - Duration::days(30)).timestamp_millis()).await?,
         },
         webhooks: WebhookWindows {
             week: webhook_window(hooks),

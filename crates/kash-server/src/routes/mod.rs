@@ -3,4 +3,10 @@
 pub mod account;
 pub mod account_keys;
 pub mod infra;
+pub mod markets;
+pub mod portfolio;
+pub mod quotes;
+pub mod redemptions;
+pub mod traces;
+pub mod trades;
 pub mod webhooks;

@@ -1,0 +1,130 @@
+use clap::Subcommand;
+use kash_core::time::{from_unix_ms, parse_rfc3339, rfc3339_ms};
+use kash_service::trading::markets::{self, NewMarket};
+use kash_service::Services;
+use kash_store::markets::MarketRecord;
+use serde_json::json;
+
+use super::accounts::usdc_arg;
+use super::{actor, uuid_arg};
+use crate::output::{emit, CmdResult, Failure};
+
+#[derive(Subcommand, Debug)]
+pub enum MarketsCmd {
+    /// Create and seed a market. With --org the organization's balance pays the seed, else the
+    /// operator treasury does.
+    Create {
+        #[arg(long)]
+        title: String,
+        /// Comma-separated outcome labels (2 to 8), e.g. "Yes,No".
+        #[arg(long)]
+        outcomes: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        image_url: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+        /// Seed in USDC (at least 20).
+        #[arg(long, default_value = "20")]
+        seed_usdc: String,
+        /// When trading stops (RFC 3339).
+        #[arg(long)]
+        freeze_at: Option<String>,
+        /// When resolution is due (RFC 3339).
+        #[arg(long)]
+        resolve_at: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        fee_bps: u32,
+        #[arg(long, default_value_t = 50)]
+        sell_fee_bps: u32,
+    },
+    /// Stop trading now.
+    Freeze { id: String },
+    /// Cancel: holdings are refunded at the prices of this moment.
+    Cancel { id: String },
+    /// Resolve with one or more winning outcomes.
+    Resolve {
+        id: String,
+        /// Winning outcome index(es), e.g. 0 or 0,2.
+        #[arg(long)]
+        winner: String,
+    },
+}
+
+fn time_arg(flag: &str, value: Option<&str>) -> Result<Option<i64>, Failure> {
+    value
+        .map(|v| {
+            parse_rfc3339(v)
+                .map(|t| t.timestamp_millis())
+                .ok_or_else(|| Failure::usage(flag, format!("`{v}` is not an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+fn view(m: &MarketRecord) -> serde_json::Value {
+    let ts = |v: Option<i64>| v.map(|ms| rfc3339_ms(from_unix_ms(ms)));
+    json!({
+        "id": m.id,
+        "title": m.title,
+        "phase": m.phase,
+        "outcomes": m.labels(),
+        "organizationId": m.organization_id,
+        "seedUsdc": m.seed_atomic.to_string(),
+        "liquidityUsdc": m.balance_atomic.to_string(),
+        "winningOutcomes": m.winner_list(),
+        "freezeAt": ts(m.freeze_at),
+        "resolveAt": ts(m.resolve_at),
+    })
+}
+
+pub async fn run(svc: &Services, cmd: MarketsCmd, json_out: bool) -> CmdResult {
+    let m = match cmd {
+        MarketsCmd::Create {
+            title,
+            outcomes,
+            description,
+            image_url,
+            org,
+            seed_usdc,
+            freeze_at,
+            resolve_at,
+            fee_bps,
+            sell_fee_bps,
+        } => {
+            let new = NewMarket {
+                title,
+                description,
+                image_url,
+                outcomes: outcomes.split(',').map(|o| o.trim().to_string()).collect(),
+                organization_id: org.map(|o| uuid_arg("--org", &o)).transpose()?,
+                seed: usdc_arg("--seed-usdc", &seed_usdc)?,
+                freeze_at: time_arg("--freeze-at", freeze_at.as_deref())?,
+                resolve_at: time_arg("--resolve-at", resolve_at.as_deref())?,
+                fee_bps,
+                sell_fee_bps,
+            };
+            markets::create(svc, &new, &actor()).await?
+        }
+        MarketsCmd::Freeze { id } => markets::freeze(svc, &uuid_arg("ID", &id)?, &actor()).await?,
+        MarketsCmd::Cancel { id } => {
+            markets::cancel(svc, &uuid_arg("ID", &id)?, false, &actor())
+                .await?
+                .market
+        }
+        MarketsCmd::Resolve { id, winner } => {
+            let winners = winner
+                .split(',')
+                .map(|w| {
+                    w.trim().parse::<usize>().map_err(|_| {
+                        Failure::usage("--winner", format!("`{w}` is not an outcome index"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            markets::resolve(svc, &uuid_arg("ID", &id)?, &winners, &actor()).await?
+        }
+    };
+    emit(json_out, &view(&m), || {
+        format!("market {} \"{}\" is {}", m.id, m.title, m.phase)
+    })
+}

@@ -1,0 +1,187 @@
+//! Applies a planned trade: the market's new state, one balanced ledger posting (trader,
+//! market, fees, and the creator organization's revenue share), the trader's position and the
+//! trade's execution fields. The caller holds the market's row lock and commits.
+
+use kash_core::amm::{derive, mul_div};
+use kash_core::ids::{id_text, new_id};
+use kash_core::money::Usdc;
+use kash_core::numbers::micro_from_wad;
+use kash_store::accruals::AccrualRecord;
+use kash_store::ledger::{self, kind, Posting};
+use kash_store::markets::{self, MarketRecord};
+use kash_store::positions::{self, PositionRecord};
+use kash_store::sqlx::AnyConnection;
+use kash_store::trades::TradeRecord;
+use kash_store::{orgs, StoreError};
+use ruint::aliases::U256;
+
+use super::accounts::{fee_account, signed};
+use super::plan::{Fill, Planned};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+/// `mulDiv(cost, t, shares)` on a BIGINT cost basis.
+pub fn cost_share(cost: i64, t: U256, shares: U256) -> Result<i64, StoreError> {
+    if shares.is_zero() {
+        return Ok(0);
+    }
+    let cost = U256::from(u64::try_from(cost).map_err(|_| corrupt("negative cost basis"))?);
+    let part = mul_div(cost, t.min(shares), shares).map_err(|_| corrupt("cost basis range"))?;
+    i64::try_from(u64::try_from(&part).map_err(|_| corrupt("cost basis range"))?)
+        .map_err(|_| corrupt("cost basis range"))
+}
+
+/// The protocol fee's revenue share for the creator organization, if any:
+/// `(org id, share bps, share)`.
+async fn revenue_share(
+    conn: &mut AnyConnection,
+    market: &MarketRecord,
+    fee: Usdc,
+) -> Result<Option<(String, i64, i64)>, StoreError> {
+    let Some(org_id) = &market.organization_id else {
+        return Ok(None);
+    };
+    let org = orgs::get(&mut *conn, org_id)
+        .await?
+        .ok_or_else(|| corrupt("market's organization is missing"))?;
+    let bps = org.revenue_share_bps.clamp(0, 10_000);
+    let share = u128::from(fee.atomic()) * bps as u128 / 10_000;
+    let share = i64::try_from(share).map_err(|_| corrupt("revenue share range"))?;
+    Ok(Some((org_id.clone(), bps, share)))
+}
+
+/// Writes the fill. On return `trade` carries its execution fields (status `completed`); the
+/// accrual row, if any, is for the caller to insert once the trade row exists.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    market: &mut MarketRecord,
+    trade: &mut TradeRecord,
+    planned: &Planned,
+    now_ms: i64,
+    latency_ms: i64,
+) -> Result<Option<AccrualRecord>, StoreError> {
+    let market_account = ledger::ensure_account(conn, kind::MARKET, &market.id, now_ms).await?;
+    let fees = fee_account(conn, now_ms).await?;
+    let holder = trade.holder_account_id.clone();
+    let outcome = trade.outcome_index;
+    let k = usize::try_from(outcome).map_err(|_| corrupt("outcome index"))?;
+    let (fee, mut entries) = match &planned.fill {
+        Fill::Buy(b) => {
+            let g = signed(b.amount_in)?;
+            let net = signed(b.net_to_market)?;
+            (
+                b.fee,
+                vec![(holder.clone(), -g), (market_account.clone(), net)],
+            )
+        }
+        Fill::Sell(s) => {
+            let gross = signed(s.gross)?;
+            let payout = signed(s.payout)?;
+            (
+                s.fee,
+                vec![(market_account.clone(), -gross), (holder.clone(), payout)],
+            )
+        }
+    };
+    let fee_i = signed(fee)?;
+    let share = revenue_share(conn, market, fee).await?;
+    match &share {
+        Some((org_id, _, amount)) => {
+            let accrual = ledger::ensure_account(conn, kind::ORG_ACCRUAL, org_id, now_ms).await?;
+            entries.push((fees.clone(), fee_i - amount));
+            entries.push((accrual, *amount));
+        }
+        None => entries.push((fees.clone(), fee_i)),
+    }
+    let tx_id = id_text(&new_id());
+    let seq = ledger::post(
+        conn,
+        &Posting {
+            id: &tx_id,
+            kind: "trade",
+            reference_id: Some(&trade.id),
+            memo: None,
+            created_at: now_ms,
+            entries,
+        },
+    )
+    .await?;
+
+    let mut pos = positions::get(&mut *conn, &holder, &market.id, outcome)
+        .await?
+        .unwrap_or_else(|| PositionRecord::empty(&holder, &market.id, outcome, now_ms));
+    let shares = pos.shares_wad()?;
+    match &planned.fill {
+        Fill::Buy(b) => {
+            pos.shares = (shares + b.tokens_out).to_string();
+            pos.cost_basis_atomic = pos
+                .cost_basis_atomic
+                .checked_add(signed(b.amount_in)?)
+                .ok_or_else(|| corrupt("cost basis range"))?;
+            trade.tokens_out = Some(b.tokens_out.to_string());
+            trade.protocol_fee_atomic = Some(fee_i);
+            market.volume_atomic = market.volume_atomic.saturating_add(signed(b.amount_in)?);
+        }
+        Fill::Sell(s) => {
+            let removed = cost_share(pos.cost_basis_atomic, s.tokens_in, shares)?;
+            let remaining = shares
+                .checked_sub(s.tokens_in)
+                .ok_or_else(|| corrupt("sell exceeds the holding"))?;
+            pos.shares = remaining.to_string();
+            pos.cost_basis_atomic -= removed;
+            pos.realized_pnl_atomic += signed(s.payout)? - removed;
+            trade.tokens_in = Some(s.tokens_in.to_string());
+            trade.tokens_out = Some("0".into());
+            trade.usdc_out_atomic = Some(signed(s.payout)?);
+            trade.protocol_fee_atomic = Some(fee_i);
+            if trade.sell_mode.as_deref() != Some("amount") {
+                trade.amount = s.payout.to_human_string();
+            }
+            trade.measure_atomic = signed(s.payout)?;
+            market.volume_atomic = market.volume_atomic.saturating_add(signed(s.payout)?);
+        }
+    }
+    pos.trade_count += 1;
+    pos.first_trade_at = pos.first_trade_at.or(Some(now_ms));
+    pos.last_trade_at = Some(now_ms);
+    pos.updated_at = now_ms;
+    positions::save(&mut *conn, &pos).await?;
+
+    let after = planned.fill.state_after();
+    market.trade_count += 1;
+    markets::save_state(&mut *conn, market, after, now_ms).await?;
+    market.balance_atomic = signed(after.balance)?;
+    market.supplies = markets::wads_json(&after.supplies);
+    market.reserve = after.reserve.to_string();
+    market.aggregate = after.a.to_string();
+    if let Ok(d) = derive(after) {
+        trade.price_after = d.prices.get(k).map(|p| p.to_string());
+        trade.probability_after_micro = d
+            .probabilities
+            .get(k)
+            .and_then(|p| micro_from_wad(*p))
+            .and_then(|m| i64::try_from(m).ok());
+    }
+    trade.status = "completed".into();
+    trade.ledger_tx_id = Some(tx_id);
+    trade.block_number = Some(seq);
+    trade.log_index = Some(0);
+    trade.completed_at = Some(now_ms);
+    trade.updated_at = now_ms;
+    trade.latency_ms = Some(latency_ms);
+    trade.confirm_token_enc = None;
+    Ok(share.map(|(org_id, bps, amount)| AccrualRecord {
+        trade_id: trade.id.clone(),
+        organization_id: org_id,
+        market_id: market.id.clone(),
+        partner_id: None,
+        channel: trade.channel.clone(),
+        fee_atomic: fee_i,
+        share_bps: bps,
+        share_atomic: amount,
+        accrued_at: now_ms,
+        settled_at: None,
+    }))
+}

@@ -1,0 +1,401 @@
+//! The market lifecycle (`amm.md` "Genesis", "Lifecycle"): create (genesis, seed paid by the
+//! creator), freeze, cancel and resolve. Settlement of holdings is in [`super::settle`].
+
+use kash_core::amm::{self, MarketState};
+use kash_core::ids::{id_text, new_id};
+use kash_core::money::Usdc;
+use kash_core::owner::Owner;
+use kash_core::{ErrorCode, Issue, Problem};
+use kash_store::ledger::{self, kind, Posting};
+use kash_store::markets::{self as store, wads_json, MarketRecord};
+use kash_store::positions::{self, PositionRecord};
+use kash_store::sqlx::AnyConnection;
+use kash_store::StoreError;
+
+use super::accounts::{holder_account, signed, Holder};
+use super::amm_problem;
+use crate::{audit, ServiceError, Services};
+
+/// Largest outcome count the API offers (the engine allows more).
+pub const MAX_API_OUTCOMES: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct NewMarket {
+    pub title: String,
+    pub description: Option<String>,
+    pub image_url: Option<String>,
+    pub outcomes: Vec<String>,
+    /// The creating organization; `None`: an operator market funded by the treasury.
+    pub organization_id: Option<String>,
+    pub seed: Usdc,
+    pub freeze_at: Option<i64>,
+    pub resolve_at: Option<i64>,
+    pub fee_bps: u32,
+    pub sell_fee_bps: u32,
+}
+
+fn validate(m: &NewMarket) -> Result<(), Problem> {
+    let mut issues = Vec::new();
+    let title = m.title.trim();
+    if title.is_empty() || title.chars().count() > 300 {
+        issues.push(Issue::new("title", "must be 1 to 300 characters"));
+    }
+    if m.outcomes.len() < 2 || m.outcomes.len() > MAX_API_OUTCOMES {
+        issues.push(Issue::new("outcomes", "a market has 2 to 8 outcomes"));
+    }
+    if m.outcomes
+        .iter()
+        .any(|o| o.trim().is_empty() || o.chars().count() > 100)
+    {
+        issues.push(Issue::new(
+            "outcomes",
+            "every label must be 1 to 100 characters",
+        ));
+    }
+    if m.seed < amm::MIN_SEED {
+        issues.push(Issue::new("seedUsdc", "the seed must be at least 20 USDC"));
+    }
+    if m.fee_bps > amm::MAX_FEE_BPS {
+        issues.push(Issue::new("feeBps", "must be at most 500"));
+    }
+    if m.sell_fee_bps > amm::MAX_SELL_FEE_BPS {
+        issues.push(Issue::new("sellFeeBps", "must be at most 10000"));
+    }
+    if let (Some(f), Some(r)) = (m.freeze_at, m.resolve_at) {
+        if f > r {
+            issues.push(Issue::new("freezeAt", "must not be after resolveAt"));
+        }
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::validation(issues))
+    }
+}
+
+/// Runs genesis and opens the market; the seed leaves the creator's balance (an organization's
+/// USDC account, or the treasury) in the same transaction. The creator holds the genesis leg
+/// of every outcome, with the seed spread over the legs as its cost basis.
+pub async fn create(
+    svc: &Services,
+    new: &NewMarket,
+    actor: &str,
+) -> Result<MarketRecord, ServiceError> {
+    validate(new)?;
+    let state = amm::genesis(new.outcomes.len(), new.seed, new.fee_bps, new.sell_fee_bps)
+        .map_err(|e| amm_problem(&e, "new"))?;
+    let now = svc.now_ms();
+    let id = id_text(&new_id());
+    let mut tx = svc.db.begin().await?;
+    let holder = match &new.organization_id {
+        Some(org) => {
+            if kash_store::orgs::get(&mut *tx, org).await?.is_none() {
+                return Err(Problem::not_found(format!("no organization {org}")).into());
+            }
+            Holder::Owner(Owner::Org(org.clone()))
+        }
+        None => Holder::Treasury,
+    };
+    let creator = holder_account(&mut tx, &holder, now).await?;
+    let seed = signed(new.seed)?;
+    if let Holder::Owner(_) = holder {
+        let balance = ledger::lock_balance(&mut *tx, &creator, svc.db.for_update()).await?;
+        if balance < seed {
+            return Err(Problem::new(
+                ErrorCode::InsufficientBalance,
+                format!(
+                    "the organization's balance is {} USDC; the seed is {} USDC",
+                    Usdc::from_atomic(balance.max(0) as u64).to_human_string(),
+                    new.seed.to_human_string()
+                ),
+            )
+            .into());
+        }
+    }
+    let market_account = ledger::ensure_account(&mut tx, kind::MARKET, &id, now).await?;
+    let record = MarketRecord {
+        id: id.clone(),
+        title: new.title.trim().to_string(),
+        description: new.description.clone().filter(|d| !d.trim().is_empty()),
+        image_url: new.image_url.clone().filter(|d| !d.trim().is_empty()),
+        organization_id: new.organization_id.clone(),
+        creator_account_id: creator.clone(),
+        outcome_labels: serde_json::Value::from(
+            new.outcomes
+                .iter()
+                .map(|o| o.trim().to_string())
+                .collect::<Vec<_>>(),
+        )
+        .to_string(),
+        outcome_count: new.outcomes.len() as i64,
+        phase: "ACTIVE".into(),
+        fee_bps: i64::from(new.fee_bps),
+        sell_fee_bps: i64::from(new.sell_fee_bps),
+        supplies: wads_json(&state.supplies),
+        reserve: state.reserve.to_string(),
+        aggregate: state.a.to_string(),
+        genesis_leg: state.genesis_leg.to_string(),
+        balance_atomic: seed,
+        volume_atomic: 0,
+        seed_atomic: seed,
+        winners: None,
+        remaining_winning_supply: None,
+        snapshot_reserve: None,
+        snapshot_aggregate: None,
+        snapshot_supplies: None,
+        freeze_at: new.freeze_at,
+        resolve_at: new.resolve_at,
+        frozen_at: None,
+        resolved_at: None,
+        cancelled_at: None,
+        settled_at: None,
+        trade_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(&mut *tx, &record).await?;
+    let posting_id = id_text(&new_id());
+    ledger::post(
+        &mut tx,
+        &Posting {
+            id: &posting_id,
+            kind: "market_seed",
+            reference_id: Some(&id),
+            memo: None,
+            created_at: now,
+            entries: vec![(creator.clone(), -seed), (market_account, seed)],
+        },
+    )
+    .await?;
+    let n = new.outcomes.len() as i64;
+    for i in 0..n {
+        // The seed is the creator's cost for all legs: floor(S / n) each, the rest on the last.
+        let share = if i == n - 1 {
+            seed - (seed / n) * (n - 1)
+        } else {
+            seed / n
+        };
+        let mut p = PositionRecord::empty(&creator, &id, i, now);
+        p.shares = state.genesis_leg.to_string();
+        p.locked_shares = state.genesis_leg.to_string();
+        p.cost_basis_atomic = share;
+        // Kash's SDK requires both times on every position: the legs were acquired now.
+        p.first_trade_at = Some(now);
+        p.last_trade_at = Some(now);
+        positions::save(&mut *tx, &p).await?;
+    }
+    audit::lifecycle(
+        &mut *tx,
+        now,
+        "market_created",
+        actor,
+        None,
+        serde_json::json!({ "marketId": id, "seedAtomic": new.seed.to_atomic_string() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+async fn locked(
+    svc: &Services,
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<MarketRecord, ServiceError> {
+    store::lock(&mut *conn, id, svc.db.for_update())
+        .await?
+        .ok_or_else(|| Problem::new(ErrorCode::MarketNotFound, format!("no market {id}")).into())
+}
+
+fn state_of(m: &MarketRecord) -> Result<MarketState, ServiceError> {
+    m.state().map_err(|e| {
+        tracing::error!(market_id = %m.id, error = %e, "stored market state is corrupt");
+        ServiceError::Problem(Problem::new(
+            ErrorCode::MarketNotTradeable,
+            "this market's state cannot be read",
+        ))
+    })
+}
+
+/// Stops trading (operator, or the worker at `freezeAt`). Freezing a frozen market changes
+/// nothing; a settled one is refused.
+pub async fn freeze(svc: &Services, id: &str, actor: &str) -> Result<MarketRecord, ServiceError> {
+    let now = svc.now_ms();
+    let mut tx = svc.db.begin().await?;
+    let mut m = locked(svc, &mut tx, id).await?;
+    match m.phase.as_str() {
+        "FROZEN" => return Ok(m),
+        "ACTIVE" | "UNSEEDED" => {}
+        other => {
+            return Err(Problem::new(
+                ErrorCode::MarketNotTradeable,
+                format!("the market is {other}"),
+            )
+            .into())
+        }
+    }
+    let state = state_of(&m)?;
+    m.phase = "FROZEN".into();
+    m.frozen_at = Some(now);
+    store::save_state(&mut *tx, &m, &state, now).await?;
+    audit::lifecycle(
+        &mut *tx,
+        now,
+        "market_frozen",
+        actor,
+        None,
+        serde_json::json!({ "marketId": id }),
+    )
+    .await?;
+    let m = store::get(&mut *tx, id).await?.ok_or_else(|| missing(id))?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Resolves with one or more winners (`W = Σ s_w`).
+pub async fn resolve(
+    svc: &Services,
+    id: &str,
+    winners: &[usize],
+    actor: &str,
+) -> Result<MarketRecord, ServiceError> {
+    let now = svc.now_ms();
+    let mut tx = svc.db.begin().await?;
+    let mut m = locked(svc, &mut tx, id).await?;
+    if m.phase == "RESOLVED" || m.phase == "CANCELLED" {
+        return Err(Problem::new(
+            ErrorCode::MarketNotTradeable,
+            format!("the market is already {}", m.phase),
+        )
+        .into());
+    }
+    let mut sorted = winners.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != winners.len() || sorted.iter().any(|w| *w as i64 >= m.outcome_count) {
+        return Err(Problem::invalid(
+            "winner",
+            format!(
+                "winners must be distinct outcome indices below {}",
+                m.outcome_count
+            ),
+        )
+        .into());
+    }
+    let state = state_of(&m)?;
+    let after = amm::resolve(&state, &sorted).map_err(|e| amm_problem(&e, id))?;
+    m.phase = "RESOLVED".into();
+    m.resolved_at = Some(now);
+    store::save_state(&mut *tx, &m, &after, now).await?;
+    audit::lifecycle(
+        &mut *tx,
+        now,
+        "market_resolved",
+        actor,
+        None,
+        serde_json::json!({ "marketId": id, "winners": sorted }),
+    )
+    .await?;
+    let m = store::get(&mut *tx, id).await?.ok_or_else(|| missing(id))?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Whether a cancellation changed anything.
+pub struct Cancelled {
+    pub market: MarketRecord,
+    pub already: bool,
+}
+
+/// Cancels: freezes `(R, A, supplies)` as the refund snapshot. `grace_only`: the public route's
+/// rule (only once `resolveAt` + the grace period has passed).
+pub async fn cancel(
+    svc: &Services,
+    id: &str,
+    grace_only: bool,
+    actor: &str,
+) -> Result<Cancelled, ServiceError> {
+    let now = svc.now_ms();
+    let mut tx = svc.db.begin().await?;
+    let mut m = locked(svc, &mut tx, id).await?;
+    match m.phase.as_str() {
+        "CANCELLED" => {
+            return Ok(Cancelled {
+                market: m,
+                already: true,
+            })
+        }
+        "RESOLVED" => {
+            return Err(Problem::new(
+                ErrorCode::MarketNotCancellable,
+                "the market is resolved; it can no longer be cancelled",
+            )
+            .into())
+        }
+        _ => {}
+    }
+    if grace_only {
+        let grace_ms = (svc.settings.cancel_grace_hours as i64).saturating_mul(3_600_000);
+        let due = m.resolve_at.map(|r| r.saturating_add(grace_ms));
+        match due {
+            Some(due) if now >= due => {}
+            Some(due) => {
+                return Err(Problem::new(
+                    ErrorCode::MarketNotCancellable,
+                    format!(
+                    "the market can be cancelled from {} (resolveAt plus the {} h grace period)",
+                    kash_core::time::rfc3339_ms(kash_core::time::from_unix_ms(due)),
+                    svc.settings.cancel_grace_hours
+                ),
+                )
+                .into())
+            }
+            None => {
+                return Err(Problem::new(
+                    ErrorCode::MarketNotCancellable,
+                    "the market has no resolveAt, so the grace-period cancellation does not apply",
+                )
+                .into())
+            }
+        }
+    }
+    let state = state_of(&m)?;
+    let after = amm::cancel(&state).map_err(|e| amm_problem(&e, id))?;
+    m.phase = "CANCELLED".into();
+    m.cancelled_at = Some(now);
+    store::save_state(&mut *tx, &m, &after, now).await?;
+    audit::lifecycle(
+        &mut *tx,
+        now,
+        "market_cancelled",
+        actor,
+        None,
+        serde_json::json!({ "marketId": id }),
+    )
+    .await?;
+    let m = store::get(&mut *tx, id).await?.ok_or_else(|| missing(id))?;
+    tx.commit().await?;
+    Ok(Cancelled {
+        market: m,
+        already: false,
+    })
+}
+
+/// Freezes every active market whose `freezeAt` has passed; returns how many.
+pub async fn freeze_due(svc: &Services) -> Result<usize, ServiceError> {
+    let due = store::due_to_freeze(svc.db.reader(), svc.now_ms()).await?;
+    let mut n = 0;
+    for id in due {
+        match freeze(svc, &id, "worker:freeze").await {
+            Ok(_) => n += 1,
+            Err(ServiceError::Problem(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The store error for a market row that should exist.
+pub fn missing(id: &str) -> StoreError {
+    StoreError::Corrupt(format!("market {id} vanished"))
+}
