@@ -3,6 +3,7 @@
 //! together.
 
 pub mod audit;
+pub mod embeds;
 pub mod db;
 pub mod error;
 pub mod keys;
@@ -10,7 +11,9 @@ pub mod killswitch;
 pub mod orgs;
 pub mod outbox;
 pub mod owners;
+pub mod partners;
 pub mod sessions;
+pub mod threads;
 pub mod usage;
 pub mod users;
 pub mod webhooks;
