@@ -61,7 +61,8 @@ pub async fn totals<'c>(
 }
 
 /// The SQL expression (over alias `t`) that `sortBy=total_volume` orders by.
-pub const VOLUME_SORT_SQL: &str = "0";
+/// (A bare `0` would be read as a column position.)
+pub const VOLUME_SORT_SQL: &str = "CAST(0 AS BIGINT)";
 
 pub async fn insert<'c>(
     exec: impl Exec<'c>,
@@ -168,6 +169,8 @@ pub struct ThreadQuery {
     pub limit: i64,
     pub offset: i64,
     pub now_ms: i64,
+    /// Operators' listings include the threads of suspended organizations.
+    pub include_suspended: bool,
 }
 
 enum Arg {
@@ -177,7 +180,11 @@ enum Arg {
 
 /// The WHERE clause and its arguments (placeholders numbered from `$1`).
 fn filters(q: &ThreadQuery) -> (String, Vec<Arg>) {
-    let mut clauses = vec!["o.status = 'active'".to_string()];
+    let mut clauses = vec![if q.include_suspended {
+        "1 = 1".to_string()
+    } else {
+        "o.status = 'active'".to_string()
+    }];
     let mut args = Vec::new();
     let push = |args: &mut Vec<Arg>, arg: Arg| {
         args.push(arg);

@@ -53,15 +53,38 @@ pub fn boolean(q: &QueryParams, name: &str, default: bool) -> Result<bool, Publi
     }
 }
 
-/// Free text such as a category, at most `max` characters.
+/// Free text such as a category: at most `max` characters, no control characters (which no
+/// label contains, and PostgreSQL refuses NUL outright).
 pub fn text(q: &QueryParams, name: &str, max: usize) -> Result<Option<String>, PublicError> {
     match value(q, name) {
         None => Ok(None),
-        Some(t) if t.chars().count() <= max => Ok(Some(t.to_string())),
+        Some(t) if t.chars().count() <= max && !t.chars().any(char::is_control) => {
+            Ok(Some(t.to_string()))
+        }
         Some(_) => Err(PublicError::invalid(format!(
-            "{name} must be at most {max} characters"
+            "{name} must be at most {max} characters without control characters"
         ))),
     }
+}
+
+/// A comma list of at most `max_items` labels of at most `max_len` characters each.
+pub fn list(
+    q: &QueryParams,
+    name: &str,
+    max_items: usize,
+    max_len: usize,
+) -> Result<Vec<String>, PublicError> {
+    let items: Vec<String> = q.list(name).into_iter().map(str::to_lowercase).collect();
+    let bad = items.len() > max_items
+        || items
+            .iter()
+            .any(|t| t.chars().count() > max_len || t.chars().any(char::is_control));
+    if bad {
+        return Err(PublicError::invalid(format!(
+            "{name} must list at most {max_items} values of at most {max_len} characters without control characters"
+        )));
+    }
+    Ok(items)
 }
 
 pub const MAX_OFFSET: i64 = 1_000_000_000;

@@ -135,14 +135,7 @@ pub async fn list(State(state): State<AppState>, q: QueryParams) -> PublicResult
     let now_ms = now.timestamp_millis();
     let (mut query, page) = thread_query(&q, 20, now_ms)?;
     query.category = params::text(&q, "category", 100)?;
-    query.tags = q
-        .list("tags")
-        .into_iter()
-        .map(str::to_lowercase)
-        .collect();
-    if query.tags.len() > 50 {
-        return Err(PublicError::invalid("tags must list at most 50 tags"));
-    }
+    query.tags = params::list(&q, "tags", 50, 100)?;
     let (total, rows, totals) = page_of(&state, &query).await?;
     let items: Vec<Value> = rows
         .iter()
