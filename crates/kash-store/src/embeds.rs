@@ -125,12 +125,13 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    /// The two key columns (the second empty where there is one key).
-    fn keys(self) -> (&'static str, &'static str) {
+    /// The selected key expressions and the GROUP BY list (PostgreSQL refuses a constant
+    /// in GROUP BY, so single-key groupings select an empty second key without grouping it).
+    fn keys(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            GroupBy::Source => ("source", "''"),
-            GroupBy::Embed => ("kind", "target_id"),
-            GroupBy::Day => ("day", "''"),
+            GroupBy::Source => ("source", "''", "source"),
+            GroupBy::Embed => ("kind", "target_id", "kind, target_id"),
+            GroupBy::Day => ("day", "''", "day"),
         }
     }
 }
@@ -158,12 +159,12 @@ pub async fn counters<'c>(
     to_day: &str,
     group: GroupBy,
 ) -> Result<Vec<StatRow>, StoreError> {
-    let (k1, k2) = group.keys();
+    let (k1, k2, by) = group.keys();
     Ok(sqlx::query_as(&format!(
         "SELECT CAST({k1} AS TEXT) AS k1, CAST({k2} AS TEXT) AS k2, \
          CAST(SUM(renders) AS BIGINT) AS renders, CAST(SUM(clicks) AS BIGINT) AS clicks \
          FROM embed_daily_counters WHERE org_id = $1 AND day >= $2 AND day <= $3 \
-         GROUP BY {k1}, {k2} ORDER BY {k1}, {k2}"
+         GROUP BY {by} ORDER BY {by}"
     ))
     .bind(org_id)
     .bind(from_day)
@@ -181,12 +182,17 @@ pub async fn unique_viewers<'c>(
     to_day: &str,
     group: GroupBy,
 ) -> Result<Vec<ViewerCount>, StoreError> {
-    let (k1, k2) = group.keys();
+    let (k1, k2, by) = group.keys();
+    let by_day = if group == GroupBy::Day {
+        by.to_string()
+    } else {
+        format!("{by}, day")
+    };
     Ok(sqlx::query_as(&format!(
         "SELECT k1, k2, CAST(SUM(n) AS BIGINT) AS viewers FROM ( \
-           SELECT CAST({k1} AS TEXT) AS k1, CAST({k2} AS TEXT) AS k2, day, \
+           SELECT CAST({k1} AS TEXT) AS k1, CAST({k2} AS TEXT) AS k2, \
            COUNT(DISTINCT viewer) AS n FROM embed_daily_viewers \
-           WHERE org_id = $1 AND day >= $2 AND day <= $3 GROUP BY {k1}, {k2}, day \
+           WHERE org_id = $1 AND day >= $2 AND day <= $3 GROUP BY {by_day} \
          ) per_day GROUP BY k1, k2 ORDER BY k1, k2"
     ))
     .bind(org_id)
