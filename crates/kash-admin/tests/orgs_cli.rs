@@ -61,15 +61,30 @@ async fn public_status(app: &TestApp, path: &str) -> u16 {
 
 async fn update_suspend_and_activate(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = ok_json(&app, &["orgs", "create", "--name", "Acme", "--slug", "acme"]).await;
+    let org = ok_json(
+        &app,
+        &["orgs", "create", "--name", "Acme", "--slug", "acme"],
+    )
+    .await;
     let id = org["id"].as_str().unwrap().to_string();
     assert_eq!(org["revenueShareBps"], 5000);
     let updated = ok_json(
         &app,
         &[
-            "orgs", "update", "--org", "acme", "--display-name", "Acme Inc",
-            "--tagline", "Everything", "--color", "#a1b2c3", "--contact-email",
-            "ops@acme.example", "--frame-ancestors", "https://blog.example,http://localhost:3000",
+            "orgs",
+            "update",
+            "--org",
+            "acme",
+            "--display-name",
+            "Acme Inc",
+            "--tagline",
+            "Everything",
+            "--color",
+            "#a1b2c3",
+            "--contact-email",
+            "ops@acme.example",
+            "--frame-ancestors",
+            "https://blog.example,http://localhost:3000",
         ],
     )
     .await;
@@ -85,8 +100,20 @@ async fn update_suspend_and_activate(backend: Backend) {
     let refused = fails(
         &app,
         &[
-            "orgs", "update", "--org", &id, "--tagline", &long, "--color", "red",
-            "--contact-email", "nope", "--status", "closed", "--frame-ancestors", "ftp://x",
+            "orgs",
+            "update",
+            "--org",
+            &id,
+            "--tagline",
+            &long,
+            "--color",
+            "red",
+            "--contact-email",
+            "nope",
+            "--status",
+            "closed",
+            "--frame-ancestors",
+            "ftp://x",
         ],
         2,
         "VALIDATION_FAILED",
@@ -100,7 +127,13 @@ async fn update_suspend_and_activate(backend: Backend) {
         .collect();
     assert_eq!(
         paths,
-        ["tagline", "colorPrimary", "contactEmail", "status", "frameAncestors"]
+        [
+            "tagline",
+            "colorPrimary",
+            "contactEmail",
+            "status",
+            "frameAncestors"
+        ]
     );
     let shown = ok_json(&app, &["orgs", "show", "--org", &id]).await;
     assert_eq!(shown["tagline"], "Everything");
@@ -134,29 +167,73 @@ async fn update_suspend_and_activate(backend: Backend) {
     let listed = ok_json(&app, &["orgs", "list"]).await;
     assert_eq!(listed["organizations"][0]["slug"], "acme");
     let kinds = audit_kinds(&app).await;
-    for kind in ["org_created", "org_updated", "org_suspended", "org_reactivated"] {
-        assert!(kinds.iter().any(|k| k == kind), "{kind} not audited: {kinds:?}");
+    for kind in [
+        "org_created",
+        "org_updated",
+        "org_suspended",
+        "org_reactivated",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} not audited: {kinds:?}"
+        );
     }
 }
 
 async fn revenue_share_is_validated_and_stored(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = ok_json(&app, &["orgs", "create", "--name", "Acme", "--slug", "acme", "--revenue-share-bps", "2500"]).await;
+    let org = ok_json(
+        &app,
+        &[
+            "orgs",
+            "create",
+            "--name",
+            "Acme",
+            "--slug",
+            "acme",
+            "--revenue-share-bps",
+            "2500",
+        ],
+    )
+    .await;
     assert_eq!(org["revenueShareBps"], 2500);
     let set = ok_json(
         &app,
-        &["orgs", "set-revenue-share", "--org", "acme", "--bps", "4000", "--brackets", "0:3000,100000:4000,1000000:5000"],
+        &[
+            "orgs",
+            "set-revenue-share",
+            "--org",
+            "acme",
+            "--bps",
+            "4000",
+            "--brackets",
+            "0:3000,100000:4000,1000000:5000",
+        ],
     )
     .await;
     assert_eq!(set["revenueShareBps"], 4000);
     assert_eq!(set["revenueBrackets"], "0:3000,100000:4000,1000000:5000");
     // Without --brackets they are kept; --clear-brackets removes them.
-    let kept = ok_json(&app, &["orgs", "set-revenue-share", "--org", "acme", "--bps", "4500"]).await;
+    let kept = ok_json(
+        &app,
+        &[
+            "orgs",
+            "set-revenue-share",
+            "--org",
+            "acme",
+            "--bps",
+            "4500",
+        ],
+    )
+    .await;
     assert_eq!(kept["revenueBrackets"], "0:3000,100000:4000,1000000:5000");
     for (args, path) in [
         (vec!["--bps", "10001"], "bps"),
         (vec!["--bps", "100", "--brackets", "10:3000"], "brackets"),
-        (vec!["--bps", "100", "--brackets", "0:3000,0:4000"], "brackets"),
+        (
+            vec!["--bps", "100", "--brackets", "0:3000,0:4000"],
+            "brackets",
+        ),
         (vec!["--bps", "100", "--brackets", "0:10001"], "brackets"),
         (vec!["--bps", "100", "--brackets", "0:3000;5:1"], "brackets"),
     ] {
@@ -167,58 +244,215 @@ async fn revenue_share_is_validated_and_stored(backend: Backend) {
     }
     let unchanged = ok_json(&app, &["orgs", "show", "--org", "acme"]).await;
     assert_eq!(unchanged["revenueShareBps"], 4500);
-    let cleared = ok_json(&app, &["orgs", "set-revenue-share", "--org", "acme", "--bps", "5000", "--clear-brackets"]).await;
+    let cleared = ok_json(
+        &app,
+        &[
+            "orgs",
+            "set-revenue-share",
+            "--org",
+            "acme",
+            "--bps",
+            "5000",
+            "--clear-brackets",
+        ],
+    )
+    .await;
     assert_eq!(cleared["revenueBrackets"], Value::Null);
     // A usage error from clap itself is exit 2 as well.
-    let out = admin(&app, &["orgs", "set-revenue-share", "--org", "acme", "--bps", "-5"]).await;
+    let out = admin(
+        &app,
+        &["orgs", "set-revenue-share", "--org", "acme", "--bps", "-5"],
+    )
+    .await;
     assert_eq!(out.code, 2);
-    assert!(audit_kinds(&app).await.iter().filter(|k| *k == "org_revenue_share_set").count() == 3);
+    assert!(
+        audit_kinds(&app)
+            .await
+            .iter()
+            .filter(|k| *k == "org_revenue_share_set")
+            .count()
+            == 3
+    );
 }
 
 async fn membership_changes_keep_an_owner_and_are_audited(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = ok_json(&app, &["orgs", "create", "--name", "Acme", "--slug", "acme"]).await;
+    let org = ok_json(
+        &app,
+        &["orgs", "create", "--name", "Acme", "--slug", "acme"],
+    )
+    .await;
     let org = org["id"].as_str().unwrap().to_string();
     let alice = app.user("alice@test.example").await;
     let bob = app.user("bob@test.example").await;
-    ok_json(&app, &["orgs", "add-member", "--org", &org, "--user", &alice, "--role", "owner"]).await;
-    ok_json(&app, &["orgs", "add-member", "--org", &org, "--user", &bob, "--role", "member"]).await;
+    ok_json(
+        &app,
+        &[
+            "orgs",
+            "add-member",
+            "--org",
+            &org,
+            "--user",
+            &alice,
+            "--role",
+            "owner",
+        ],
+    )
+    .await;
+    ok_json(
+        &app,
+        &[
+            "orgs",
+            "add-member",
+            "--org",
+            &org,
+            "--user",
+            &bob,
+            "--role",
+            "member",
+        ],
+    )
+    .await;
     // The only owner can be neither demoted nor removed: 409, exit 1.
-    let body = fails(&app, &["orgs", "set-role", "--org", &org, "--user", &alice, "--role", "admin"], 1, "LAST_OWNER_REQUIRED").await;
+    let body = fails(
+        &app,
+        &[
+            "orgs", "set-role", "--org", &org, "--user", &alice, "--role", "admin",
+        ],
+        1,
+        "LAST_OWNER_REQUIRED",
+    )
+    .await;
     assert!(body["error"]["message"].as_str().unwrap().contains("owner"));
-    fails(&app, &["orgs", "remove-member", "--org", &org, "--user", &alice], 1, "LAST_OWNER_REQUIRED").await;
-    fails(&app, &["orgs", "add-member", "--org", &org, "--user", &alice, "--role", "member"], 1, "LAST_OWNER_REQUIRED").await;
+    fails(
+        &app,
+        &["orgs", "remove-member", "--org", &org, "--user", &alice],
+        1,
+        "LAST_OWNER_REQUIRED",
+    )
+    .await;
+    fails(
+        &app,
+        &[
+            "orgs",
+            "add-member",
+            "--org",
+            &org,
+            "--user",
+            &alice,
+            "--role",
+            "member",
+        ],
+        1,
+        "LAST_OWNER_REQUIRED",
+    )
+    .await;
     // With a second owner, the first may go.
-    let promoted = ok_json(&app, &["orgs", "set-role", "--org", &org, "--user", &bob, "--role", "owner"]).await;
+    let promoted = ok_json(
+        &app,
+        &[
+            "orgs", "set-role", "--org", &org, "--user", &bob, "--role", "owner",
+        ],
+    )
+    .await;
     assert_eq!(promoted["role"], "owner");
-    ok_json(&app, &["orgs", "set-role", "--org", &org, "--user", &alice, "--role", "admin"]).await;
-    let removed = ok_json(&app, &["orgs", "remove-member", "--org", "acme", "--user", &alice]).await;
+    ok_json(
+        &app,
+        &[
+            "orgs", "set-role", "--org", &org, "--user", &alice, "--role", "admin",
+        ],
+    )
+    .await;
+    let removed = ok_json(
+        &app,
+        &["orgs", "remove-member", "--org", "acme", "--user", &alice],
+    )
+    .await;
     assert_eq!(removed["removed"], true);
     let members = ok_json(&app, &["orgs", "members", "--org", &org]).await;
-    assert_eq!(members["members"], json!([{"organizationId": org, "userId": bob, "role": "owner"}]));
-    fails(&app, &["orgs", "remove-member", "--org", &org, "--user", &alice], 1, "RESOURCE_NOT_FOUND").await;
-    fails(&app, &["orgs", "set-role", "--org", &org, "--user", &bob, "--role", "boss"], 2, "VALIDATION_FAILED").await;
-    fails(&app, &["orgs", "set-role", "--org", &org, "--user", "not-a-uuid", "--role", "admin"], 2, "VALIDATION_FAILED").await;
+    assert_eq!(
+        members["members"],
+        json!([{"organizationId": org, "userId": bob, "role": "owner"}])
+    );
+    fails(
+        &app,
+        &["orgs", "remove-member", "--org", &org, "--user", &alice],
+        1,
+        "RESOURCE_NOT_FOUND",
+    )
+    .await;
+    fails(
+        &app,
+        &[
+            "orgs", "set-role", "--org", &org, "--user", &bob, "--role", "boss",
+        ],
+        2,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    fails(
+        &app,
+        &[
+            "orgs",
+            "set-role",
+            "--org",
+            &org,
+            "--user",
+            "not-a-uuid",
+            "--role",
+            "admin",
+        ],
+        2,
+        "VALIDATION_FAILED",
+    )
+    .await;
     let kinds = audit_kinds(&app).await;
     for (kind, n) in [
         ("membership_added", 2),
         ("membership_role_changed", 2),
         ("membership_removed", 1),
     ] {
-        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), n, "{kind}: {kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| *k == kind).count(),
+            n,
+            "{kind}: {kinds:?}"
+        );
     }
 }
 
 async fn partners_and_threads(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let org = ok_json(&app, &["orgs", "create", "--name", "Acme", "--slug", "acme"]).await;
+    let org = ok_json(
+        &app,
+        &["orgs", "create", "--name", "Acme", "--slug", "acme"],
+    )
+    .await;
     let org = org["id"].as_str().unwrap().to_string();
-    let other = ok_json(&app, &["orgs", "create", "--name", "Globex", "--slug", "globex"]).await;
+    let other = ok_json(
+        &app,
+        &["orgs", "create", "--name", "Globex", "--slug", "globex"],
+    )
+    .await;
     let partner = ok_json(
         &app,
-        &["partners", "create", "--org", "acme", "--name", "Rocket Review", "--slug", "rocket",
-          "--website-url", "https://rocket.example", "--logo-url", "https://cdn.example/r.png",
-          "--tagline", "Launch coverage", "--color", "#000000"],
+        &[
+            "partners",
+            "create",
+            "--org",
+            "acme",
+            "--name",
+            "Rocket Review",
+            "--slug",
+            "rocket",
+            "--website-url",
+            "https://rocket.example",
+            "--logo-url",
+            "https://cdn.example/r.png",
+            "--tagline",
+            "Launch coverage",
+            "--color",
+            "#000000",
+        ],
     )
     .await;
     let pid = partner["id"].as_str().unwrap().to_string();
@@ -228,23 +462,81 @@ async fn partners_and_threads(backend: Backend) {
     for url_flag in ["--website-url", "--logo-url"] {
         let body = fails(
             &app,
-            &["partners", "create", "--org", "acme", "--name", "X", "--slug", "x", url_flag, "http://x.example"],
+            &[
+                "partners",
+                "create",
+                "--org",
+                "acme",
+                "--name",
+                "X",
+                "--slug",
+                "x",
+                url_flag,
+                "http://x.example",
+            ],
             2,
             "VALIDATION_FAILED",
         )
         .await;
-        assert!(body["error"]["issues"][0]["message"].as_str().unwrap().contains("https"));
+        assert!(body["error"]["issues"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https"));
     }
-    fails(&app, &["partners", "create", "--org", "acme", "--name", "Dup", "--slug", "rocket"], 2, "VALIDATION_FAILED").await;
-    fails(&app, &["partners", "create", "--org", "acme", "--name", "Bad", "--slug", "Bad Slug"], 2, "VALIDATION_FAILED").await;
-    ok_json(&app, &["partners", "create", "--org", "globex", "--name", "Rocket", "--slug", "rocket"]).await;
-    let updated = ok_json(&app, &["partners", "update", &pid, "--status", "inactive", "--tagline", ""]).await;
+    fails(
+        &app,
+        &[
+            "partners", "create", "--org", "acme", "--name", "Dup", "--slug", "rocket",
+        ],
+        2,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    fails(
+        &app,
+        &[
+            "partners", "create", "--org", "acme", "--name", "Bad", "--slug", "Bad Slug",
+        ],
+        2,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    ok_json(
+        &app,
+        &[
+            "partners", "create", "--org", "globex", "--name", "Rocket", "--slug", "rocket",
+        ],
+    )
+    .await;
+    let updated = ok_json(
+        &app,
+        &[
+            "partners",
+            "update",
+            &pid,
+            "--status",
+            "inactive",
+            "--tagline",
+            "",
+        ],
+    )
+    .await;
     assert_eq!(updated["status"], "inactive");
     assert_eq!(updated["tagline"], Value::Null);
     assert_eq!(updated["websiteUrl"], "https://rocket.example");
-    fails(&app, &["partners", "update", &pid, "--status", "gone"], 2, "VALIDATION_FAILED").await;
+    fails(
+        &app,
+        &["partners", "update", &pid, "--status", "gone"],
+        2,
+        "VALIDATION_FAILED",
+    )
+    .await;
     let user = app.user("curator@test.example").await;
-    ok_json(&app, &["partners", "add-member", "--partner", &pid, "--user", &user]).await;
+    ok_json(
+        &app,
+        &["partners", "add-member", "--partner", &pid, "--user", &user],
+    )
+    .await;
     let shown = ok_json(&app, &["partners", "show", &pid]).await;
     assert_eq!(shown["memberUserIds"], json!([user]));
     let listed = ok_json(&app, &["partners", "list", "--org", "acme"]).await;
@@ -252,10 +544,28 @@ async fn partners_and_threads(backend: Backend) {
 
     let thread = ok_json(
         &app,
-        &["threads", "create", "--org", "acme", "--title", "Rocket season", "--partner", &pid,
-          "--description", "**bold** <b>raw</b>", "--category", "Launches", "--tags", "Space, rockets,space",
-          "--start-time", "2030-01-01T00:00:00Z", "--end-time", "2030-02-01T00:00:00Z",
-          "--image", "https://cdn.example/t.png"],
+        &[
+            "threads",
+            "create",
+            "--org",
+            "acme",
+            "--title",
+            "Rocket season",
+            "--partner",
+            &pid,
+            "--description",
+            "**bold** <b>raw</b>",
+            "--category",
+            "Launches",
+            "--tags",
+            "Space, rockets,space",
+            "--start-time",
+            "2030-01-01T00:00:00Z",
+            "--end-time",
+            "2030-02-01T00:00:00Z",
+            "--image",
+            "https://cdn.example/t.png",
+        ],
     )
     .await;
     let tid = thread["id"].as_str().unwrap().to_string();
@@ -265,13 +575,22 @@ async fn partners_and_threads(backend: Backend) {
     assert_eq!(thread["description"], "**bold** <b>raw</b>");
     assert_eq!(thread["partnerId"], pid.as_str());
     // Bad times, an end before the start, a partner of another organization, http images.
-    let other_partner = ok_json(&app, &["partners", "list", "--org", "globex"]).await["partners"][0]["id"]
+    let other_partner = ok_json(&app, &["partners", "list", "--org", "globex"]).await["partners"]
+        [0]["id"]
         .as_str()
         .unwrap()
         .to_string();
     for (args, path) in [
         (vec!["--start-time", "tomorrow"], "startTime"),
-        (vec!["--start-time", "2030-02-01T00:00:00Z", "--end-time", "2030-01-01T00:00:00Z"], "endTime"),
+        (
+            vec![
+                "--start-time",
+                "2030-02-01T00:00:00Z",
+                "--end-time",
+                "2030-01-01T00:00:00Z",
+            ],
+            "endTime",
+        ),
         (vec!["--partner", other_partner.as_str()], "partnerId"),
         (vec!["--image", "http://cdn.example/t.png"], "image"),
     ] {
@@ -280,7 +599,19 @@ async fn partners_and_threads(backend: Backend) {
         let body = fails(&app, &all, 2, "VALIDATION_FAILED").await;
         assert_eq!(body["error"]["issues"][0]["path"], path);
     }
-    let closed = ok_json(&app, &["threads", "update", &tid, "--start-time", "", "--end-time", "2020-01-01T00:00:00Z"]).await;
+    let closed = ok_json(
+        &app,
+        &[
+            "threads",
+            "update",
+            &tid,
+            "--start-time",
+            "",
+            "--end-time",
+            "2020-01-01T00:00:00Z",
+        ],
+    )
+    .await;
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["startTime"], Value::Null);
     let listed = ok_json(&app, &["threads", "list", "--org", &org]).await;
@@ -297,10 +628,22 @@ async fn partners_and_threads(backend: Backend) {
         .unwrap();
     assert_eq!(body["thread"]["status"], "closed");
     assert_eq!(body["thread"]["tags"], json!(["space", "rockets"]));
-    fails(&app, &["threads", "show", "00000000-0000-4000-8000-000000000000"], 1, "RESOURCE_NOT_FOUND").await;
+    fails(
+        &app,
+        &["threads", "show", "00000000-0000-4000-8000-000000000000"],
+        1,
+        "RESOURCE_NOT_FOUND",
+    )
+    .await;
     let _ = other;
     let kinds = audit_kinds(&app).await;
-    for kind in ["partner_created", "partner_updated", "partner_member_added", "thread_created", "thread_updated"] {
+    for kind in [
+        "partner_created",
+        "partner_updated",
+        "partner_member_added",
+        "thread_created",
+        "thread_updated",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} not audited");
     }
 }

@@ -49,7 +49,10 @@ impl Brackets {
         if !brackets[0].threshold.is_zero() {
             return Err("the first bracket must start at 0".into());
         }
-        if brackets.windows(2).any(|w| w[0].threshold >= w[1].threshold) {
+        if brackets
+            .windows(2)
+            .any(|w| w[0].threshold >= w[1].threshold)
+        {
             return Err("thresholds must increase strictly".into());
         }
         if let Some(b) = brackets.iter().find(|b| b.bps > MAX_BPS) {
@@ -74,7 +77,11 @@ impl Brackets {
 
     /// The stored form: JSON `[[threshold_atomic, bps], …]`.
     pub fn to_json(&self) -> String {
-        let pairs: Vec<(u64, u32)> = self.0.iter().map(|b| (b.threshold.atomic(), b.bps)).collect();
+        let pairs: Vec<(u64, u32)> = self
+            .0
+            .iter()
+            .map(|b| (b.threshold.atomic(), b.bps))
+            .collect();
         serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into())
     }
 

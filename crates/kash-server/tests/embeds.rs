@@ -10,7 +10,9 @@ use std::time::Duration;
 use kash_core::owner::Owner;
 use kash_core::tier::Tier;
 use kash_server::embeds::tracker::Event;
-use kash_testkit::{backend_tests, eventually, expect_problem, Backend, TestApp, TestDb, TestOptions};
+use kash_testkit::{
+    backend_tests, eventually, expect_problem, Backend, TestApp, TestDb, TestOptions,
+};
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -56,13 +58,19 @@ async fn api_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
 }
 
 async fn org_key(app: &TestApp, org: &str) -> String {
-    app.key_with(Owner::Org(org.to_string()), Tier::Free, Some("portfolio:read"))
-        .await
-        .key
+    app.key_with(
+        Owner::Org(org.to_string()),
+        Tier::Free,
+        Some("portfolio:read"),
+    )
+    .await
+    .key
 }
 
 async fn report(app: &TestApp, key: &str, query: &str) -> Value {
-    let resp = app.get(&format!("/v1/organizations/me/embeds?{query}"), key).await;
+    let resp = app
+        .get(&format!("/v1/organizations/me/embeds?{query}"), key)
+        .await;
     assert_eq!(resp.status(), 200, "{query}");
     resp.json::<Value>().await.unwrap()["data"].clone()
 }
@@ -91,23 +99,56 @@ async fn bad_bodies_and_unknown_targets(backend: Backend) {
         ("not json", "the body must be a JSON object"),
         ("[1]", "the body must be a JSON object"),
         ("{}", "kind must be one of market, thread, organization"),
-        (r#"{"kind":"page","id":"x"}"#, "kind must be one of market, thread, organization"),
-        (r#"{"kind":7,"id":"x"}"#, "kind must be one of market, thread, organization"),
-        (r#"{"kind":"organization"}"#, "id is required: a string of 1 to 200 characters"),
-        (r#"{"kind":"organization","id":42}"#, "id is required: a string of 1 to 200 characters"),
-        (r#"{"kind":"organization","id":"  "}"#, "id is required: a string of 1 to 200 characters"),
-        (r#"{"kind":"organization","id":"acme","source":5}"#, "source must be a string"),
+        (
+            r#"{"kind":"page","id":"x"}"#,
+            "kind must be one of market, thread, organization",
+        ),
+        (
+            r#"{"kind":7,"id":"x"}"#,
+            "kind must be one of market, thread, organization",
+        ),
+        (
+            r#"{"kind":"organization"}"#,
+            "id is required: a string of 1 to 200 characters",
+        ),
+        (
+            r#"{"kind":"organization","id":42}"#,
+            "id is required: a string of 1 to 200 characters",
+        ),
+        (
+            r#"{"kind":"organization","id":"  "}"#,
+            "id is required: a string of 1 to 200 characters",
+        ),
+        (
+            r#"{"kind":"organization","id":"acme","source":5}"#,
+            "source must be a string",
+        ),
     ] {
-        let b = api_error(post(&app, "/api/embeds/renders", body, ip, "ua").await, 400, "INVALID_REQUEST").await;
+        let b = api_error(
+            post(&app, "/api/embeds/renders", body, ip, "ua").await,
+            400,
+            "INVALID_REQUEST",
+        )
+        .await;
         assert_eq!(b["message"], message, "{body}");
     }
     let b = api_error(
-        post(&app, "/api/embeds/clicks", r#"{"kind":"organization","id":"acme"}"#, ip, "ua").await,
+        post(
+            &app,
+            "/api/embeds/clicks",
+            r#"{"kind":"organization","id":"acme"}"#,
+            ip,
+            "ua",
+        )
+        .await,
         400,
         "INVALID_REQUEST",
     )
     .await;
-    assert_eq!(b["message"], "marketId is required: a string of 1 to 200 characters");
+    assert_eq!(
+        b["message"],
+        "marketId is required: a string of 1 to 200 characters"
+    );
     let unknown = "00000000-0000-4000-8000-000000000000";
     for (kind, id, code) in [
         ("organization", unknown, "NOT_FOUND"),
@@ -118,13 +159,28 @@ async fn bad_bodies_and_unknown_targets(backend: Backend) {
         ("market", unknown, "MARKET_NOT_FOUND"),
     ] {
         let body = json!({"kind": kind, "id": id}).to_string();
-        api_error(post(&app, "/api/embeds/renders", &body, ip, "ua").await, 404, code).await;
+        api_error(
+            post(&app, "/api/embeds/renders", &body, ip, "ua").await,
+            404,
+            code,
+        )
+        .await;
     }
     // A click names a market: until markets exist every click is MARKET_NOT_FOUND.
     let body = json!({"kind": "organization", "id": org, "marketId": unknown}).to_string();
-    api_error(post(&app, "/api/embeds/clicks", &body, ip, "ua").await, 404, "MARKET_NOT_FOUND").await;
+    api_error(
+        post(&app, "/api/embeds/clicks", &body, ip, "ua").await,
+        404,
+        "MARKET_NOT_FOUND",
+    )
+    .await;
     let body = json!({"kind": "thread", "id": unknown, "marketId": unknown}).to_string();
-    api_error(post(&app, "/api/embeds/clicks", &body, ip, "ua").await, 404, "THREAD_NOT_FOUND").await;
+    api_error(
+        post(&app, "/api/embeds/clicks", &body, ip, "ua").await,
+        404,
+        "THREAD_NOT_FOUND",
+    )
+    .await;
     // Unknown body fields are ignored; any content type is read as JSON (sendBeacon).
     let resp = app
         .http
@@ -167,14 +223,56 @@ async fn counts_by_source_embed_and_day_with_unique_viewers(backend: Backend) {
     };
     // Three sources: a valid one (normalised), a missing one, an invalid one.
     for _ in 0..3 {
-        assert_eq!(render(&app, org_embed(Some(" Other-Site.example ")), "198.51.100.1", "Firefox").await, 202);
+        assert_eq!(
+            render(
+                &app,
+                org_embed(Some(" Other-Site.example ")),
+                "198.51.100.1",
+                "Firefox"
+            )
+            .await,
+            202
+        );
     }
-    assert_eq!(render(&app, org_embed(None), "198.51.100.1", "Chrome").await, 202);
-    assert_eq!(render(&app, org_embed(Some("")), "198.51.100.2", "Chrome").await, 202);
-    assert_eq!(render(&app, org_embed(Some("no spaces allowed")), "198.51.100.3", "Safari").await, 202);
-    assert_eq!(render(&app, json!({"kind": "thread", "id": t, "source": "t"}), "198.51.100.1", "Firefox").await, 202);
+    assert_eq!(
+        render(&app, org_embed(None), "198.51.100.1", "Chrome").await,
+        202
+    );
+    assert_eq!(
+        render(&app, org_embed(Some("")), "198.51.100.2", "Chrome").await,
+        202
+    );
+    assert_eq!(
+        render(
+            &app,
+            org_embed(Some("no spaces allowed")),
+            "198.51.100.3",
+            "Safari"
+        )
+        .await,
+        202
+    );
+    assert_eq!(
+        render(
+            &app,
+            json!({"kind": "thread", "id": t, "source": "t"}),
+            "198.51.100.1",
+            "Firefox"
+        )
+        .await,
+        202
+    );
     // Another organization's renders never show up here.
-    assert_eq!(render(&app, json!({"kind": "organization", "id": other}), "198.51.100.9", "x").await, 202);
+    assert_eq!(
+        render(
+            &app,
+            json!({"kind": "organization", "id": other}),
+            "198.51.100.9",
+            "x"
+        )
+        .await,
+        202
+    );
 
     let by_source = report(&app, &key, "groupBy=source").await;
     assert_eq!(by_source["groupBy"], "source");
@@ -189,7 +287,10 @@ async fn counts_by_source_embed_and_day_with_unique_viewers(backend: Backend) {
     );
     // Distinct viewers of the day across every embed: (IP, agent) pairs .1/Firefox,
     // .1/Chrome, .2/Chrome, .3/Safari.
-    assert_eq!(by_source["totals"], json!({"renders": 7, "clicks": 0, "uniqueViewers": 4}));
+    assert_eq!(
+        by_source["totals"],
+        json!({"renders": 7, "clicks": 0, "uniqueViewers": 4})
+    );
     let by_embed = report(&app, &key, "groupBy=embed").await;
     let mut rows = by_embed["rows"].as_array().unwrap().clone();
     rows.sort_by_key(|r| r["kind"].as_str().unwrap().to_string());
@@ -204,9 +305,14 @@ async fn counts_by_source_embed_and_day_with_unique_viewers(backend: Backend) {
     let by_day = report(&app, &key, "").await;
     let days = by_day["rows"].as_array().unwrap();
     assert_eq!(days.len(), 30);
-    let today = kash_core::time::from_unix_ms(app.now_ms()).format("%Y-%m-%d").to_string();
+    let today = kash_core::time::from_unix_ms(app.now_ms())
+        .format("%Y-%m-%d")
+        .to_string();
     assert_eq!(by_day["to"], today.as_str());
-    assert_eq!(days[29], json!({"date": today, "renders": 7, "clicks": 0, "uniqueViewers": 4}));
+    assert_eq!(
+        days[29],
+        json!({"date": today, "renders": 7, "clicks": 0, "uniqueViewers": 4})
+    );
     assert!(days[..29].iter().all(|d| d["renders"] == 0));
     // Clicks, counted through the same aggregator the click route uses (no market can be
     // resolved on this branch yet, so the route itself always answers 404).
@@ -223,12 +329,17 @@ async fn counts_by_source_embed_and_day_with_unique_viewers(backend: Backend) {
         "11111111-1111-4111-8111-111111111111",
     );
     let after = report(&app, &key, "groupBy=source").await;
-    assert_eq!(after["rows"][3], json!({"source": "t", "renders": 1, "clicks": 1, "uniqueViewers": 1}));
-    let clicks: i64 = sqlx::query_scalar("SELECT CAST(SUM(clicks) AS BIGINT) FROM embed_daily_market_clicks WHERE org_id = $1")
-        .bind(&org)
-        .fetch_one(app.svc.db.reader())
-        .await
-        .unwrap();
+    assert_eq!(
+        after["rows"][3],
+        json!({"source": "t", "renders": 1, "clicks": 1, "uniqueViewers": 1})
+    );
+    let clicks: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(clicks) AS BIGINT) FROM embed_daily_market_clicks WHERE org_id = $1",
+    )
+    .bind(&org)
+    .fetch_one(app.svc.db.reader())
+    .await
+    .unwrap();
     assert_eq!(clicks, 1);
     // Raw IPs are never stored: not in the viewers table, not anywhere in the counters.
     for table in ["embed_daily_viewers", "embed_daily_counters"] {
@@ -253,7 +364,8 @@ async fn counts_by_source_embed_and_day_with_unique_viewers(backend: Backend) {
         ("groupBy=market", "groupBy"),
     ] {
         let body = expect_problem(
-            app.get(&format!("/v1/organizations/me/embeds?{query}"), &key).await,
+            app.get(&format!("/v1/organizations/me/embeds?{query}"), &key)
+                .await,
             400,
             "VALIDATION_FAILED",
         )
@@ -265,11 +377,14 @@ async fn counts_by_source_embed_and_day_with_unique_viewers(backend: Backend) {
 }
 
 async fn a_graceful_restart_loses_no_render(backend: Backend) {
-    let mut app = TestApp::spawn_with(backend, TestOptions {
-        // A flush interval longer than the test: only the shutdown flush can write.
-        tweak: Some(Arc::new(|s| s.embed_flush_ms = 5_000)),
-        ..options()
-    })
+    let mut app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            // A flush interval longer than the test: only the shutdown flush can write.
+            tweak: Some(Arc::new(|s| s.embed_flush_ms = 5_000)),
+            ..options()
+        },
+    )
     .await;
     let org = app.org("acme").await;
     // Let the interval's immediate first tick pass, so only shutdown can flush.
@@ -277,7 +392,16 @@ async fn a_graceful_restart_loses_no_render(backend: Backend) {
     let mut sent = 0;
     for i in 0..25 {
         let source = ["a", "b", "c"][i % 3];
-        assert_eq!(render(&app, json!({"kind": "organization", "id": org, "source": source}), "203.0.113.5", "ua").await, 202);
+        assert_eq!(
+            render(
+                &app,
+                json!({"kind": "organization", "id": org, "source": source}),
+                "203.0.113.5",
+                "ua"
+            )
+            .await,
+            202
+        );
         sent += 1;
     }
     let stored = |db: kash_store::Db, org: String| async move {
@@ -287,19 +411,35 @@ async fn a_graceful_restart_loses_no_render(backend: Backend) {
             .await
             .unwrap()
     };
-    assert_eq!(stored(app.svc.db.clone(), org.clone()).await, 0, "nothing flushed yet");
+    assert_eq!(
+        stored(app.svc.db.clone(), org.clone()).await,
+        0,
+        "nothing flushed yet"
+    );
     app.stop().await;
     let restarted = TestApp::start_on(app.db.clone(), options()).await;
     let key = org_key(&restarted, &org).await;
     let by_source = report(&restarted, &key, "groupBy=source").await;
     assert_eq!(by_source["totals"]["renders"], sent);
-    assert_eq!(by_source["rows"][0], json!({"source": "a", "renders": 9, "clicks": 0, "uniqueViewers": 1}));
+    assert_eq!(
+        by_source["rows"][0],
+        json!({"source": "a", "renders": 9, "clicks": 0, "uniqueViewers": 1})
+    );
 }
 
 async fn counters_reach_the_database_on_the_timer(backend: Backend) {
     let app = TestApp::spawn_with(backend, options()).await;
     let org = app.org("acme").await;
-    assert_eq!(render(&app, json!({"kind": "organization", "id": org}), "203.0.113.6", "ua").await, 202);
+    assert_eq!(
+        render(
+            &app,
+            json!({"kind": "organization", "id": org}),
+            "203.0.113.6",
+            "ua"
+        )
+        .await,
+        202
+    );
     // Default flush every second (at most 5 s by contract); nobody reads through the API.
     let flushed = eventually(Duration::from_secs(5), || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM embed_daily_counters WHERE org_id = $1")
@@ -321,7 +461,16 @@ async fn counters_reach_the_database_on_the_timer(backend: Backend) {
     let first = salts().await;
     assert_eq!(first.len(), 1);
     app.clock.advance(chrono::Duration::days(1));
-    assert_eq!(render(&app, json!({"kind": "organization", "id": org}), "203.0.113.6", "ua").await, 202);
+    assert_eq!(
+        render(
+            &app,
+            json!({"kind": "organization", "id": org}),
+            "203.0.113.6",
+            "ua"
+        )
+        .await,
+        202
+    );
     let second = salts().await;
     assert_eq!(second.len(), 1);
     assert_ne!(first, second, "yesterday's salt is discarded");
@@ -340,10 +489,14 @@ fn free_port() -> u16 {
 async fn sigterm_loses_no_accepted_render(backend: Backend) {
     let db = TestDb::new(backend).await;
     let settings = TestApp::settings_for(&db, &TestOptions::default());
-    let svc = kash_service::Services::open(settings.clone(), Arc::new(kash_core::time::SystemClock))
+    let svc =
+        kash_service::Services::open(settings.clone(), Arc::new(kash_core::time::SystemClock))
+            .await
+            .unwrap();
+    let org = kash_service::orgs::create(&svc, "Acme", "acme", None, "test")
         .await
-        .unwrap();
-    let org = kash_service::orgs::create(&svc, "Acme", "acme", None, "test").await.unwrap().id;
+        .unwrap()
+        .id;
     svc.db.close().await;
     let port = free_port();
     let mut child = tokio::process::Command::new(SERVER)
@@ -394,11 +547,17 @@ async fn sigterm_loses_no_accepted_render(backend: Backend) {
     .await;
     assert!(started);
     let pid = child.id().unwrap();
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
     for t in tasks {
         t.await.unwrap();
     }
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status:?}");
     let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
     assert!(accepted >= 300);

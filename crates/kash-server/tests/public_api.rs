@@ -42,8 +42,14 @@ async fn expect_api_error(resp: reqwest::Response, status: u16, code: &str) -> V
         .starts_with("application/json"));
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     body
 }
 
@@ -87,10 +93,11 @@ async fn world(app: &TestApp) -> World {
         status: status.map(str::to_string),
         ..PartnerFields::default()
     };
-    let p = kash_service::partners::create(&app.svc, &org, &partner("Rocket", "rocket", None), "test")
-        .await
-        .unwrap()
-        .id;
+    let p =
+        kash_service::partners::create(&app.svc, &org, &partner("Rocket", "rocket", None), "test")
+            .await
+            .unwrap()
+            .id;
     let inactive = kash_service::partners::create(
         &app.svc,
         &org,
@@ -234,7 +241,10 @@ async fn infrastructure_rules(backend: Backend) {
     assert!(pre.status().is_success(), "{}", pre.status());
     assert_eq!(pre.headers()["access-control-allow-origin"], "*");
     assert_eq!(pre.headers()["access-control-allow-methods"], "GET, POST");
-    assert_eq!(pre.headers()["access-control-allow-headers"], "Content-Type");
+    assert_eq!(
+        pre.headers()["access-control-allow-headers"],
+        "Content-Type"
+    );
     // Errors in the /api shape, with CORS and the rate-limit headers.
     let resp = get(&app, "/api/nope/nothing").await;
     assert!(resp.headers().contains_key("x-ratelimit-limit"));
@@ -305,14 +315,23 @@ async fn per_ip_limits_and_the_429(backend: Backend) {
     // Another IP, and another route for the same IP, are unaffected.
     assert_eq!(get_from(&app, &path, "198.51.100.8").await.status(), 200);
     let partners = format!("/api/organizations/{}/partners", w.org);
-    assert_eq!(get_from(&app, &partners, "198.51.100.7").await.status(), 200);
+    assert_eq!(
+        get_from(&app, &partners, "198.51.100.7").await.status(),
+        200
+    );
     // GET /api/threads is 50/min.
     for _ in 0..50 {
-        assert_eq!(get_from(&app, "/api/threads", "203.0.113.1").await.status(), 200);
+        assert_eq!(
+            get_from(&app, "/api/threads", "203.0.113.1").await.status(),
+            200
+        );
     }
     let refused = get_from(&app, "/api/threads", "203.0.113.1").await;
     let body = expect_api_error(refused, 429, "RATE_LIMIT_EXCEEDED").await;
-    assert_eq!(body["message"], "Rate limit of 50 requests per minute exceeded");
+    assert_eq!(
+        body["message"],
+        "Rate limit of 50 requests per minute exceeded"
+    );
     // The window is one minute.
     app.clock.advance(Duration::seconds(61));
     assert_eq!(get_from(&app, &path, "198.51.100.7").await.status(), 200);
@@ -330,7 +349,10 @@ async fn limits_are_shared_through_redis(backend: Backend) {
     let second = first.another_instance().await;
     for i in 0..50 {
         let app = if i % 2 == 0 { &first } else { &second };
-        assert_eq!(get_from(app, "/api/threads", "192.0.2.44").await.status(), 200);
+        assert_eq!(
+            get_from(app, "/api/threads", "192.0.2.44").await.status(),
+            200
+        );
     }
     for app in [&first, &second] {
         expect_api_error(
@@ -340,7 +362,12 @@ async fn limits_are_shared_through_redis(backend: Backend) {
         )
         .await;
     }
-    assert_eq!(get_from(&second, "/api/threads", "192.0.2.45").await.status(), 200);
+    assert_eq!(
+        get_from(&second, "/api/threads", "192.0.2.45")
+            .await
+            .status(),
+        200
+    );
 }
 
 async fn the_rate_scale_setting_raises_every_limit(backend: Backend) {
@@ -384,8 +411,14 @@ async fn bounds_table(backend: Backend) {
             ("limit=1.5", "limit must be between 1 and 100"),
             ("offset=-1", "offset must be between 0 and 1000000000"),
             ("offset=x", "offset must be between 0 and 1000000000"),
-            ("status=nope", "status must be one of active, upcoming, closed, all"),
-            ("sortBy=nope", "sortBy must be one of created_at, start_time, total_volume"),
+            (
+                "status=nope",
+                "status must be one of active, upcoming, closed, all",
+            ),
+            (
+                "sortBy=nope",
+                "sortBy must be one of created_at, start_time, total_volume",
+            ),
             ("sortOrder=sideways", "sortOrder must be one of asc, desc"),
         ] {
             cases.push((format!("{base}?{query}"), message));
@@ -408,7 +441,10 @@ async fn bounds_table(backend: Backend) {
         ("limit=0", "limit must be between 1 and 100"),
         ("limit=101", "limit must be between 1 and 100"),
         ("offset=-1", "offset must be between 0 and 1000000000"),
-        ("status=deleted", "status must be one of active, inactive, all"),
+        (
+            "status=deleted",
+            "status must be one of active, inactive, all",
+        ),
     ] {
         cases.push((format!("{partners}?{query}"), message));
     }
@@ -435,7 +471,10 @@ async fn bounds_table(backend: Backend) {
     for (path, code) in [
         (format!("/api/organizations/{unknown}"), "NOT_FOUND"),
         ("/api/organizations/Not_A_Slug!".to_string(), "NOT_FOUND"),
-        (format!("/api/organizations/{unknown}/partners"), "NOT_FOUND"),
+        (
+            format!("/api/organizations/{unknown}/partners"),
+            "NOT_FOUND",
+        ),
         (format!("/api/organizations/{unknown}/threads"), "NOT_FOUND"),
         (format!("/api/partners/{unknown}"), "NOT_FOUND"),
         ("/api/partners/42".to_string(), "NOT_FOUND"),
@@ -471,20 +510,40 @@ async fn organizations_and_partners(backend: Backend) {
         assert_eq!(org["logoUrl"], Value::Null);
         assert_eq!(org["status"], "active");
         // Never credentials, balances, billing or contact details.
-        let keys: Vec<&str> = org.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = org
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(
             sorted,
-            ["colorPrimary", "displayName", "id", "logoUrl", "name", "slug", "status", "tagline"]
+            [
+                "colorPrimary",
+                "displayName",
+                "id",
+                "logoUrl",
+                "name",
+                "slug",
+                "status",
+                "tagline"
+            ]
         );
-        assert!(body["_meta"]["requestedAt"].as_str().unwrap().ends_with('Z'));
+        assert!(body["_meta"]["requestedAt"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
     }
     // Partners: active by default, oldest first, with paging.
     let base = format!("/api/organizations/{}/partners", w.org);
     let body = json_ok(get(&app, &base).await).await;
     assert_eq!(ids(&body, "partners"), vec![w.partner.clone()]);
-    assert_eq!(body["pagination"], json!({"offset": 0, "limit": 50, "total": 1, "hasMore": false}));
+    assert_eq!(
+        body["pagination"],
+        json!({"offset": 0, "limit": 50, "total": 1, "hasMore": false})
+    );
     assert_eq!(body["_meta"]["organizationId"], w.org.as_str());
     let p = &body["partners"][0];
     assert_eq!(p["organizationId"], w.org.as_str());
@@ -505,11 +564,25 @@ async fn organizations_and_partners(backend: Backend) {
     // One partner, and its threads.
     let one = json_ok(get(&app, &format!("/api/partners/{}", w.partner)).await).await;
     assert_eq!(one["partner"]["slug"], "rocket");
-    let pt = json_ok(get(&app, &format!("/api/partners/{}/threads?status=all", w.partner)).await).await;
+    let pt = json_ok(
+        get(
+            &app,
+            &format!("/api/partners/{}/threads?status=all", w.partner),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(ids(&pt, "threads"), vec![w.threads[3].clone()]);
     assert_eq!(pt["_meta"]["partnerId"], w.partner.as_str());
     // The other organization is unaffected by and invisible from this one.
-    let other = json_ok(get(&app, &format!("/api/organizations/{}/partners?status=all", w.other_org)).await).await;
+    let other = json_ok(
+        get(
+            &app,
+            &format!("/api/organizations/{}/partners?status=all", w.other_org),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(other["partners"], json!([]));
 }
 
@@ -533,8 +606,26 @@ async fn thread_lists_status_filters_sorting_and_paging(backend: Backend) {
         assert_eq!(ids(&b, "threads"), expected, "{status}");
         assert_eq!(b["threads"][0]["status"], status);
     }
-    let all = json_ok(get(&app, &format!("/api/organizations/{}/threads?status=all&sortOrder=asc", w.org)).await).await;
-    assert_eq!(ids(&all, "threads"), vec![always.clone(), later.clone(), over.clone(), partnered.clone()]);
+    let all = json_ok(
+        get(
+            &app,
+            &format!(
+                "/api/organizations/{}/threads?status=all&sortOrder=asc",
+                w.org
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        ids(&all, "threads"),
+        vec![
+            always.clone(),
+            later.clone(),
+            over.clone(),
+            partnered.clone()
+        ]
+    );
     // Status is derived at read time: move the clock past `later`'s start.
     app.clock.advance(Duration::hours(11));
     let b = json_ok(get(&app, &format!("/api/threads/{later}")).await).await;
@@ -544,21 +635,71 @@ async fn thread_lists_status_filters_sorting_and_paging(backend: Backend) {
     assert_eq!(b["thread"]["status"], "closed");
     app.clock.advance(Duration::hours(-21));
     // Category and any-match tags.
-    let b = json_ok(get(&app, "/api/threads?status=all&category=sports&sortOrder=asc").await).await;
+    let b = json_ok(
+        get(
+            &app,
+            "/api/threads?status=all&category=sports&sortOrder=asc",
+        )
+        .await,
+    )
+    .await;
     assert_eq!(ids(&b, "threads"), vec![always.clone(), partnered.clone()]);
     let b = json_ok(get(&app, "/api/threads?status=all&tags=c,z&sortOrder=asc").await).await;
     assert_eq!(ids(&b, "threads"), vec![later.clone(), partnered.clone()]);
     let b = json_ok(get(&app, "/api/threads?status=all&tags=B").await).await;
     assert_eq!(ids(&b, "threads").len(), 2);
     // start_time sort: threads without a start come last in either direction.
-    let b = json_ok(get(&app, &format!("/api/organizations/{}/threads?status=all&sortBy=start_time&sortOrder=asc", w.org)).await).await;
-    assert_eq!(ids(&b, "threads"), vec![over.clone(), partnered.clone(), later.clone(), always.clone()]);
-    let b = json_ok(get(&app, &format!("/api/organizations/{}/threads?status=all&sortBy=start_time", w.org)).await).await;
-    assert_eq!(ids(&b, "threads"), vec![later.clone(), partnered.clone(), over.clone(), always.clone()]);
+    let b = json_ok(
+        get(
+            &app,
+            &format!(
+                "/api/organizations/{}/threads?status=all&sortBy=start_time&sortOrder=asc",
+                w.org
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        ids(&b, "threads"),
+        vec![
+            over.clone(),
+            partnered.clone(),
+            later.clone(),
+            always.clone()
+        ]
+    );
+    let b = json_ok(
+        get(
+            &app,
+            &format!(
+                "/api/organizations/{}/threads?status=all&sortBy=start_time",
+                w.org
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        ids(&b, "threads"),
+        vec![
+            later.clone(),
+            partnered.clone(),
+            over.clone(),
+            always.clone()
+        ]
+    );
     // Pages never overlap and `hasMore` is right at every boundary.
     let mut seen = Vec::new();
     for offset in 0..5 {
-        let b = json_ok(get(&app, &format!("/api/threads?status=all&limit=1&offset={offset}")).await).await;
+        let b = json_ok(
+            get(
+                &app,
+                &format!("/api/threads?status=all&limit=1&offset={offset}"),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(b["pagination"]["total"], 5);
         assert_eq!(b["pagination"]["hasMore"], offset < 4, "offset {offset}");
         seen.extend(ids(&b, "threads"));
@@ -568,7 +709,10 @@ async fn thread_lists_status_filters_sorting_and_paging(backend: Backend) {
     unique.dedup();
     assert_eq!(unique.len(), 5);
     let b = json_ok(get(&app, "/api/threads?status=all&limit=2&offset=4").await).await;
-    assert_eq!(b["pagination"], json!({"offset": 4, "limit": 2, "total": 5, "hasMore": false}));
+    assert_eq!(
+        b["pagination"],
+        json!({"offset": 4, "limit": 2, "total": 5, "hasMore": false})
+    );
     // Units: /api/threads times in Unix seconds; the org list in ISO 8601, volume a string.
     let b = json_ok(get(&app, &format!("/api/threads/{later}")).await).await;
     let t = &b["thread"];
@@ -583,7 +727,14 @@ async fn thread_lists_status_filters_sorting_and_paging(backend: Backend) {
     assert_eq!(b["markets"], json!([]));
     assert_eq!(b["thread"]["description"], "# Heading\n<script>x</script>");
     assert_eq!(b["thread"]["startTime"], Value::Null);
-    let b = json_ok(get(&app, &format!("/api/organizations/{}/threads?status=upcoming", w.org)).await).await;
+    let b = json_ok(
+        get(
+            &app,
+            &format!("/api/organizations/{}/threads?status=upcoming", w.org),
+        )
+        .await,
+    )
+    .await;
     let t = &b["threads"][0];
     assert!(t["startTime"].as_str().unwrap().ends_with('Z'));
     assert_eq!(t["totalVolume"], "0");
@@ -628,9 +779,18 @@ async fn suspended_organizations_disappear_from_every_public_surface(backend: Ba
     assert_eq!(b["pagination"]["total"], 1, "only the other org's thread");
     // Its keys keep working on /v1.
     let key = app
-        .key_with(Owner::Org(w.org.clone()), Tier::Free, Some("portfolio:read"))
+        .key_with(
+            Owner::Org(w.org.clone()),
+            Tier::Free,
+            Some("portfolio:read"),
+        )
         .await;
-    let me: Value = app.get("/v1/organizations/me", &key.key).await.json().await.unwrap();
+    let me: Value = app
+        .get("/v1/organizations/me", &key.key)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["organization"]["status"], "suspended");
     // Reactivated, it is back.
     kash_service::orgs::update(
@@ -665,7 +825,11 @@ async fn organization_me_for_org_keys_only(backend: Backend) {
     .await
     .unwrap();
     let key = app
-        .key_with(Owner::Org(w.org.clone()), Tier::Free, Some("portfolio:read"))
+        .key_with(
+            Owner::Org(w.org.clone()),
+            Tier::Free,
+            Some("portfolio:read"),
+        )
         .await;
     let resp = app.get("/v1/organizations/me", &key.key).await;
     assert_eq!(resp.status(), 200);
@@ -701,7 +865,15 @@ async fn organization_me_for_org_keys_only(backend: Backend) {
     )
     .await;
     // Described in the OpenAPI document, with the /api routes.
-    let doc: Value = app.http.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .http
+        .get(app.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     for path in [
         "/v1/organizations/me",
         "/v1/organizations/me/embeds",
@@ -715,7 +887,10 @@ async fn organization_me_for_org_keys_only(backend: Backend) {
         "/api/embeds/renders",
         "/api/embeds/clicks",
     ] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
     }
 }
 

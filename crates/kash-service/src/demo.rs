@@ -138,8 +138,16 @@ async fn seed_acme(svc: &Services) -> Result<String, ServiceError> {
     .await?;
     let mut partner_ids = Vec::new();
     for (name, slug, site) in [
-        ("Rocket Review", "rocket-review", "https://rocket-review.example"),
-        ("Anvil Weekly", "anvil-weekly", "https://anvil-weekly.example"),
+        (
+            "Rocket Review",
+            "rocket-review",
+            "https://rocket-review.example",
+        ),
+        (
+            "Anvil Weekly",
+            "anvil-weekly",
+            "https://anvil-weekly.example",
+        ),
     ] {
         let p = crate::partners::create(
             svc,
@@ -161,9 +169,30 @@ async fn seed_acme(svc: &Services) -> Result<String, ServiceError> {
     let now = svc.now_ms();
     let iso = |ms: i64| kash_core::time::rfc3339_ms(kash_core::time::from_unix_ms(ms));
     let threads = [
-        ("Rocket season", "launches", "rockets,space", Some(now - 20 * day), Some(now + 40 * day), Some(&partner_ids[0])),
-        ("Anvil futures", "products", "anvils", None, None, Some(&partner_ids[1])),
-        ("Next quarter", "business", "earnings,forecasts", Some(now + 10 * day), None, None),
+        (
+            "Rocket season",
+            "launches",
+            "rockets,space",
+            Some(now - 20 * day),
+            Some(now + 40 * day),
+            Some(&partner_ids[0]),
+        ),
+        (
+            "Anvil futures",
+            "products",
+            "anvils",
+            None,
+            None,
+            Some(&partner_ids[1]),
+        ),
+        (
+            "Next quarter",
+            "business",
+            "earnings,forecasts",
+            Some(now + 10 * day),
+            None,
+            None,
+        ),
     ];
     let mut thread_ids = Vec::new();
     for (title, category, tags, start, end, partner) in threads {

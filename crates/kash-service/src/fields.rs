@@ -49,7 +49,10 @@ pub fn optional_text(
         return None;
     }
     if t.chars().count() > max {
-        issues.push(Issue::new(field, format!("must be at most {max} characters")));
+        issues.push(Issue::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Some(t.to_string())
 }
@@ -199,7 +202,10 @@ mod tests {
     #[test]
     fn colors_and_origins() {
         let mut issues = Vec::new();
-        assert_eq!(color("c", Some("#a1b2c3"), &mut issues).as_deref(), Some("#A1B2C3"));
+        assert_eq!(
+            color("c", Some("#a1b2c3"), &mut issues).as_deref(),
+            Some("#A1B2C3")
+        );
         color("c", Some("red"), &mut issues);
         color("c", Some("#12345"), &mut issues);
         assert_eq!(issues.len(), 2);
@@ -214,7 +220,12 @@ mod tests {
             stored.as_deref(),
             Some(r#"["https://a.example","http://localhost:3000"]"#)
         );
-        for bad in ["http://a.example", "https://a.example/path", "*", "a.example"] {
+        for bad in [
+            "http://a.example",
+            "https://a.example/path",
+            "*",
+            "a.example",
+        ] {
             let mut issues = Vec::new();
             frame_ancestors("f", Some(bad), &mut issues);
             assert_eq!(issues.len(), 1, "{bad}");

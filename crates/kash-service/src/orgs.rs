@@ -277,7 +277,9 @@ fn role_arg(role: &str) -> Result<OrgRole, ServiceError> {
 fn last_owner(org_id: &str) -> ServiceError {
     Problem::new(
         ErrorCode::LastOwnerRequired,
-        format!("organization {org_id} must keep at least one owner; make someone else an owner first"),
+        format!(
+            "organization {org_id} must keep at least one owner; make someone else an owner first"
+        ),
     )
     .into()
 }
@@ -431,10 +433,7 @@ pub async fn remove_member(
     Ok(previous)
 }
 
-pub async fn members(
-    svc: &Services,
-    org_id: &str,
-) -> Result<Vec<MembershipRecord>, ServiceError> {
+pub async fn members(svc: &Services, org_id: &str) -> Result<Vec<MembershipRecord>, ServiceError> {
     if orgs::get(svc.db.reader(), org_id).await?.is_none() {
         return Err(unknown(org_id));
     }

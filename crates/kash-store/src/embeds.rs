@@ -38,6 +38,9 @@ pub struct ViewerRow {
     pub viewer: String,
 }
 
+/// 6 parameters a row; well below SQLite's and PostgreSQL's parameter limits.
+const VIEWER_ROWS_PER_STATEMENT: usize = 500;
+
 /// Adds one batch in the caller's transaction.
 pub async fn apply(
     tx: &mut Tx,
@@ -77,20 +80,38 @@ pub async fn apply(
         .execute(&mut **tx)
         .await?;
     }
-    for v in viewers {
-        sqlx::query(
+    // Viewer rows are the bulk of a busy flush: many rows per statement.
+    for chunk in viewers.chunks(VIEWER_ROWS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                )
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO embed_daily_viewers (org_id, day, kind, target_id, source, viewer) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (org_id, day, kind, target_id, source, viewer) DO NOTHING",
-        )
-        .bind(&v.org_id)
-        .bind(&v.day)
-        .bind(&v.kind)
-        .bind(&v.target_id)
-        .bind(&v.source)
-        .bind(&v.viewer)
-        .execute(&mut **tx)
-        .await?;
+             VALUES {} ON CONFLICT (org_id, day, kind, target_id, source, viewer) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for v in chunk {
+            query = query
+                .bind(&v.org_id)
+                .bind(&v.day)
+                .bind(&v.kind)
+                .bind(&v.target_id)
+                .bind(&v.source)
+                .bind(&v.viewer);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -102,11 +123,13 @@ pub async fn day_salt(tx: &mut Tx, day: &str, candidate: &str) -> Result<String,
         .bind(day)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("INSERT INTO embed_viewer_salts (day, salt) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING")
-        .bind(day)
-        .bind(candidate)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO embed_viewer_salts (day, salt) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
+    )
+    .bind(day)
+    .bind(candidate)
+    .execute(&mut **tx)
+    .await?;
     Ok(
         sqlx::query_scalar("SELECT salt FROM embed_viewer_salts WHERE day = $1")
             .bind(day)

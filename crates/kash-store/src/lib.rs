@@ -3,8 +3,8 @@
 //! together.
 
 pub mod audit;
-pub mod embeds;
 pub mod db;
+pub mod embeds;
 pub mod error;
 pub mod keys;
 pub mod killswitch;

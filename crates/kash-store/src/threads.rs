@@ -64,10 +64,7 @@ pub async fn totals<'c>(
 /// (A bare `0` would be read as a column position.)
 pub const VOLUME_SORT_SQL: &str = "CAST(0 AS BIGINT)";
 
-pub async fn insert<'c>(
-    exec: impl Exec<'c>,
-    t: &ThreadRecord,
-) -> Result<(), StoreError> {
+pub async fn insert<'c>(exec: impl Exec<'c>, t: &ThreadRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO threads (id, org_id, partner_id, title, description, image, \
          background_image, category, tags, start_time, end_time, created_at, updated_at) \
@@ -114,7 +111,11 @@ pub async fn update<'c>(exec: impl Exec<'c>, t: &ThreadRecord) -> Result<(), Sto
 }
 
 /// Replaces the thread's rows in the tag index.
-pub async fn set_tags(tx: &mut crate::Tx, thread_id: &str, tags: &[String]) -> Result<(), StoreError> {
+pub async fn set_tags(
+    tx: &mut crate::Tx,
+    thread_id: &str,
+    tags: &[String],
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM thread_tags WHERE thread_id = $1")
         .bind(thread_id)
         .execute(&mut **tx)
@@ -133,10 +134,12 @@ pub async fn set_tags(tx: &mut crate::Tx, thread_id: &str, tags: &[String]) -> R
 }
 
 pub async fn get<'c>(exec: impl Exec<'c>, id: &str) -> Result<Option<ThreadRecord>, StoreError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM threads t WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(exec)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM threads t WHERE t.id = $1"))
+            .bind(id)
+            .fetch_optional(exec)
+            .await?,
+    )
 }
 
 /// Derived status filter.
@@ -243,14 +246,9 @@ fn bind_all<'q, O>(
 }
 
 /// `(total matching, the requested page)`.
-pub async fn list(
-    db: &crate::Db,
-    q: &ThreadQuery,
-) -> Result<(i64, Vec<ThreadRecord>), StoreError> {
+pub async fn list(db: &crate::Db, q: &ThreadQuery) -> Result<(i64, Vec<ThreadRecord>), StoreError> {
     let (clause, args) = filters(q);
-    let from = format!(
-        "FROM threads t JOIN organizations o ON o.id = t.org_id WHERE {clause}"
-    );
+    let from = format!("FROM threads t JOIN organizations o ON o.id = t.org_id WHERE {clause}");
     let (total,): (i64,) = bind_all(sqlx::query_as(&format!("SELECT COUNT(*) {from}")), args)
         .fetch_one(db.reader())
         .await?;

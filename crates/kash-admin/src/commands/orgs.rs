@@ -153,13 +153,11 @@ fn member_json(m: &MembershipRecord) -> Value {
 
 /// `--org` as an organization id or slug that exists.
 pub async fn org_ref(svc: &Services, value: &str) -> Result<OrgRecord, Failure> {
-    kash_service::orgs::find(svc, value)
-        .await?
-        .ok_or_else(|| {
-            Failure::Other(kash_core::Problem::not_found(format!(
-                "organization {value} does not exist"
-            )))
-        })
+    kash_service::orgs::find(svc, value).await?.ok_or_else(|| {
+        Failure::Other(kash_core::Problem::not_found(format!(
+            "organization {value} does not exist"
+        )))
+    })
 }
 
 async fn set_status(svc: &Services, org: &str, status: &str, json_out: bool) -> CmdResult {
@@ -170,7 +168,10 @@ async fn set_status(svc: &Services, org: &str, status: &str, json_out: bool) -> 
     };
     let org = kash_service::orgs::update(svc, &org.id, &change, &actor()).await?;
     emit(json_out, &org_json(&org), || {
-        format!("organization {} ({}) is now {}", org.id, org.slug, org.status)
+        format!(
+            "organization {} ({}) is now {}",
+            org.id, org.slug, org.status
+        )
     })
 }
 
@@ -313,7 +314,10 @@ pub async fn run(svc: &Services, cmd: OrgsCmd, json_out: bool) -> CmdResult {
             let user = uuid_arg("--user", &user)?;
             let m = kash_service::orgs::set_role(svc, &org.id, &user, &role, &actor()).await?;
             emit(json_out, &member_json(&m), || {
-                format!("user {} is now {} of organization {}", m.user_id, m.role, m.org_id)
+                format!(
+                    "user {} is now {} of organization {}",
+                    m.user_id, m.role, m.org_id
+                )
             })
         }
         OrgsCmd::RemoveMember { org, user } => {

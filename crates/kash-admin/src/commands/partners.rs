@@ -122,7 +122,10 @@ pub async fn run(svc: &Services, cmd: PartnersCmd, json_out: bool) -> CmdResult 
             };
             let p = kash_service::partners::create(svc, &org.id, &change, &actor()).await?;
             emit(json_out, &partner_json(&p), || {
-                format!("created partner {} ({}) of organization {}", p.id, p.slug, p.org_id)
+                format!(
+                    "created partner {} ({}) of organization {}",
+                    p.id, p.slug, p.org_id
+                )
             })
         }
         PartnersCmd::Update {

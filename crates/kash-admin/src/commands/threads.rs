@@ -123,13 +123,14 @@ pub async fn run(svc: &Services, cmd: ThreadsCmd, json_out: bool) -> CmdResult {
             fields: f,
         } => {
             let id = uuid_arg("ID", &id)?;
-            let change = ThreadFields {
-                title,
-                ..fields(f)
-            };
+            let change = ThreadFields { title, ..fields(f) };
             let t = kash_service::threads::update(svc, &id, &change, &actor()).await?;
             emit(json_out, &thread_json(&t, now), || {
-                format!("updated thread {} ({})", t.id, kash_service::threads::status(&t, now))
+                format!(
+                    "updated thread {} ({})",
+                    t.id,
+                    kash_service::threads::status(&t, now)
+                )
             })
         }
         ThreadsCmd::Show { id } => {

@@ -16,7 +16,11 @@ pub enum EmbedKind {
 }
 
 impl EmbedKind {
-    pub const ALL: [EmbedKind; 3] = [EmbedKind::Market, EmbedKind::Thread, EmbedKind::Organization];
+    pub const ALL: [EmbedKind; 3] = [
+        EmbedKind::Market,
+        EmbedKind::Thread,
+        EmbedKind::Organization,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {

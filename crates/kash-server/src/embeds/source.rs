@@ -30,7 +30,10 @@ mod tests {
     fn normalisation() {
         assert_eq!(normalize(None), DIRECT);
         assert_eq!(normalize(Some("   ")), DIRECT);
-        assert_eq!(normalize(Some(" Other-Site.example ")), "other-site.example");
+        assert_eq!(
+            normalize(Some(" Other-Site.example ")),
+            "other-site.example"
+        );
         assert_eq!(
             normalize(Some("https://news.example/a_b:c")),
             "https://news.example/a_b:c"

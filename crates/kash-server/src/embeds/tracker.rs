@@ -147,7 +147,12 @@ impl EmbedTracker {
     }
 
     /// Flushes every `interval` until `stop`, then once more.
-    pub async fn run(self: std::sync::Arc<Self>, db: Db, interval: Duration, stop: CancellationToken) {
+    pub async fn run(
+        self: std::sync::Arc<Self>,
+        db: Db,
+        interval: Duration,
+        stop: CancellationToken,
+    ) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -32,7 +32,8 @@ impl ViewerHasher {
                 let mut fresh = [0u8; 32];
                 rand::thread_rng().fill_bytes(&mut fresh);
                 let mut tx = db.begin().await?;
-                let stored = kash_store::embeds::day_salt(&mut tx, day, &hex::encode(fresh)).await?;
+                let stored =
+                    kash_store::embeds::day_salt(&mut tx, day, &hex::encode(fresh)).await?;
                 tx.commit().await?;
                 let salt = hex::decode(&stored)
                     .map_err(|e| kash_store::StoreError::Corrupt(format!("viewer salt: {e}")))?;

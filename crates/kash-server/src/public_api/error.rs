@@ -17,7 +17,12 @@ pub struct PublicError {
 }
 
 impl PublicError {
-    fn new(status: u16, error: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(
+        status: u16,
+        error: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         PublicError {
             status,
             error,
@@ -38,11 +43,21 @@ impl PublicError {
     }
 
     pub fn thread_not_found() -> Self {
-        Self::new(404, "Thread not found", "THREAD_NOT_FOUND", "no such thread")
+        Self::new(
+            404,
+            "Thread not found",
+            "THREAD_NOT_FOUND",
+            "no such thread",
+        )
     }
 
     pub fn market_not_found() -> Self {
-        Self::new(404, "Market not found", "MARKET_NOT_FOUND", "no such market")
+        Self::new(
+            404,
+            "Market not found",
+            "MARKET_NOT_FOUND",
+            "no such market",
+        )
     }
 
     /// The limiter store could not answer (fail closed, as `/v1` does).
@@ -95,7 +110,9 @@ impl PublicError {
             ErrorCode::PayloadTooLarge => {
                 Self::new(413, "Payload too large", "PAYLOAD_TOO_LARGE", detail)
             }
-            ErrorCode::RequestTimeout => Self::new(504, "Gateway timeout", "REQUEST_TIMEOUT", detail),
+            ErrorCode::RequestTimeout => {
+                Self::new(504, "Gateway timeout", "REQUEST_TIMEOUT", detail)
+            }
             ErrorCode::DependencyUnavailable => Self::unavailable(detail),
             _ => Self::new(
                 500,

@@ -49,15 +49,11 @@ fn exceeded(d: &Decision) -> Response {
         "code": "RATE_LIMIT_EXCEEDED",
         "retryAfter": retry,
     });
-    let mut response = (
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        axum::Json(body),
-    )
-        .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        HeaderValue::from(retry),
-    );
+    let mut response =
+        (axum::http::StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry));
     response
 }
 
@@ -72,11 +68,8 @@ pub async fn layer(
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "/api/{*rest}".to_string());
-    let ip = crate::http::client_ip::resolve(
-        peer,
-        req.headers(),
-        &state.svc.settings.trusted_proxies,
-    );
+    let ip =
+        crate::http::client_ip::resolve(peer, req.headers(), &state.svc.settings.trusted_proxies);
     let limit = base_limit(req.method(), &route)
         .saturating_mul(state.svc.settings.public_api_rate_scale.max(1));
     let key = format!("api:{ip}:{} {route}", req.method());

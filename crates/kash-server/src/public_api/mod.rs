@@ -31,10 +31,20 @@ pub async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 mod tests {
     #[test]
     fn public_paths() {
-        for p in ["/api", "/api/threads", "/api/embeds/renders", "/api/accounts"] {
+        for p in [
+            "/api",
+            "/api/threads",
+            "/api/embeds/renders",
+            "/api/accounts",
+        ] {
             assert!(super::is_public_path(p), "{p}");
         }
-        for p in ["/api/account", "/api/account/api-keys", "/v1/markets", "/apix"] {
+        for p in [
+            "/api/account",
+            "/api/account/api-keys",
+            "/v1/markets",
+            "/apix",
+        ] {
             assert!(!super::is_public_path(p), "{p}");
         }
     }

@@ -13,7 +13,13 @@ fn value<'a>(q: &'a QueryParams, name: &str) -> Option<&'a str> {
 }
 
 /// An integer in `min..=max`, `default` when absent.
-pub fn int(q: &QueryParams, name: &str, default: i64, min: i64, max: i64) -> Result<i64, PublicError> {
+pub fn int(
+    q: &QueryParams,
+    name: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, PublicError> {
     let Some(text) = value(q, name) else {
         return Ok(default);
     };
@@ -40,7 +46,9 @@ pub fn choice(
         .iter()
         .find(|a| **a == lower)
         .copied()
-        .ok_or_else(|| PublicError::invalid(format!("{name} must be one of {}", allowed.join(", "))))
+        .ok_or_else(|| {
+            PublicError::invalid(format!("{name} must be one of {}", allowed.join(", ")))
+        })
 }
 
 /// `true`/`false` (also `1`/`0`).
@@ -49,7 +57,9 @@ pub fn boolean(q: &QueryParams, name: &str, default: bool) -> Result<bool, Publi
         None => Ok(default),
         Some("true" | "1") => Ok(true),
         Some("false" | "0") => Ok(false),
-        Some(_) => Err(PublicError::invalid(format!("{name} must be true or false"))),
+        Some(_) => Err(PublicError::invalid(format!(
+            "{name} must be true or false"
+        ))),
     }
 }
 
@@ -160,7 +170,29 @@ mod tests {
             descending(&q).unwrap_err().message,
             "sortOrder must be one of asc, desc"
         );
-        assert_eq!(Pagination::new(Page { offset: 0, limit: 2 }, 3, 2).has_more, true);
-        assert_eq!(Pagination::new(Page { offset: 2, limit: 2 }, 3, 1).has_more, false);
+        assert_eq!(
+            Pagination::new(
+                Page {
+                    offset: 0,
+                    limit: 2
+                },
+                3,
+                2
+            )
+            .has_more,
+            true
+        );
+        assert_eq!(
+            Pagination::new(
+                Page {
+                    offset: 2,
+                    limit: 2
+                },
+                3,
+                1
+            )
+            .has_more,
+            false
+        );
     }
 }

@@ -68,7 +68,11 @@ async fn target(state: &AppState, kind: EmbedKind, id: &str, now_ms: i64) -> Pub
 }
 
 fn accepted() -> Response {
-    (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "accepted": true })),
+    )
+        .into_response()
 }
 
 /// Records one render of an embed.

@@ -96,10 +96,9 @@ impl From<&OrgRecord> for OrganizationView {
 /// The caller's organization, or 404 for a user's key.
 async fn caller_org(state: &AppState, ctx: &Ctx) -> ApiResult<OrgRecord> {
     let Owner::Org(org_id) = &ctx.caller()?.key.owner else {
-        return Err(Problem::not_found(
-            "organization routes answer only organization-scoped keys",
-        )
-        .into());
+        return Err(
+            Problem::not_found("organization routes answer only organization-scoped keys").into(),
+        );
     };
     orgs::get(state.svc.db.reader(), org_id)
         .await?
@@ -113,7 +112,10 @@ async fn caller_org(state: &AppState, ctx: &Ctx) -> ApiResult<OrgRecord> {
         (status = 200, description = "`{organization, data, _meta}`", body = OrganizationView),
         (status = 404, description = "RESOURCE_NOT_FOUND for a user's key", body = crate::openapi::ProblemSchema),
     ))]
-pub async fn me(State(state): State<AppState>, ctx: Ctx) -> ApiResult<Json<Single<OrganizationView>>> {
+pub async fn me(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> ApiResult<Json<Single<OrganizationView>>> {
     let org = caller_org(&state, &ctx).await?;
     Ok(Json(Single {
         name: "organization",
@@ -164,7 +166,11 @@ pub struct EmbedReport {
 }
 
 /// `from`/`to` (UTC days, inclusive): `to` defaults to today and `from` to 29 days before it.
-pub fn date_range(q: &QueryParams, today: NaiveDate, issues: &mut Vec<Issue>) -> Option<(NaiveDate, NaiveDate)> {
+pub fn date_range(
+    q: &QueryParams,
+    today: NaiveDate,
+    issues: &mut Vec<Issue>,
+) -> Option<(NaiveDate, NaiveDate)> {
     let parse = |name: &str, issues: &mut Vec<Issue>| -> Option<Option<NaiveDate>> {
         match q.get(name).map(str::trim).filter(|v| !v.is_empty()) {
             None => Some(None),
@@ -234,7 +240,10 @@ pub async fn embeds(
     // Counts still in this instance's memory are written first, so a report read right after
     // a render includes it.
     state.embeds.flush(&state.svc.db).await?;
-    let (from_s, to_s) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+    let (from_s, to_s) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
     let db = state.svc.db.reader();
     let counts = embeds::counters(db, &org.id, &from_s, &to_s, group).await?;
     let viewers = embeds::unique_viewers(db, &org.id, &from_s, &to_s, group).await?;

@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::Json;
 use kash_core::ids::{id_text, parse_uuid};
 use kash_service::threads::status;
-use kash_store::threads::{self, SortBy, StatusFilter, ThreadQuery, ThreadRecord, ThreadTotals};
 use kash_store::orgs;
+use kash_store::threads::{self, SortBy, StatusFilter, ThreadQuery, ThreadRecord, ThreadTotals};
 use serde_json::{json, Value};
 
 use crate::http::query::QueryParams;
@@ -34,7 +34,12 @@ fn thread_query(
     default_limit: i64,
     now_ms: i64,
 ) -> PublicResult<(ThreadQuery, Page)> {
-    let status = match params::choice(q, "status", &["active", "upcoming", "closed", "all"], "active")? {
+    let status = match params::choice(
+        q,
+        "status",
+        &["active", "upcoming", "closed", "all"],
+        "active",
+    )? {
         "upcoming" => StatusFilter::Upcoming,
         "closed" => StatusFilter::Closed,
         "all" => StatusFilter::All,
