@@ -573,7 +573,43 @@ async fn sigterm_loses_no_accepted_render(backend: Backend) {
     svc.db.close().await;
 }
 
+/// `--demo` seeds `acme` with 30 days of renders from three sources, once.
+async fn demo_seeds_acme_traffic_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first = kash_service::demo::seed(&app.svc).await.unwrap();
+    assert!(first.acme_owner_password.is_some());
+    let acme = kash_service::orgs::find(&app.svc, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let key = org_key(&app, &acme.id).await;
+    let by_source = report(&app, &key, "groupBy=source").await;
+    let sources: Vec<&str> = by_source["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        ["(direct)", "anvil-weekly.example", "rocket-review.example"]
+    );
+    let renders = by_source["totals"]["renders"].as_i64().unwrap();
+    assert!(renders > 1_000, "{renders}");
+    let by_day = report(&app, &key, "groupBy=day").await;
+    assert!(by_day["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["renders"].as_i64().unwrap() > 0));
+    let second = kash_service::demo::seed(&app.svc).await.unwrap();
+    assert!(second.acme_owner_password.is_none());
+    let again = report(&app, &key, "groupBy=source").await;
+    assert_eq!(again["totals"]["renders"], renders);
+}
+
 backend_tests!(
+    demo_seeds_acme_traffic_once,
     bad_bodies_and_unknown_targets,
     counts_by_source_embed_and_day_with_unique_viewers,
     a_graceful_restart_loses_no_render,

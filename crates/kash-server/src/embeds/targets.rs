@@ -21,9 +21,12 @@ pub struct Target {
     pub org_id: String,
 }
 
+/// A resolution and when it was made (Unix ms).
+type Cached = (Option<Target>, i64);
+
 #[derive(Default)]
 pub struct Targets {
-    cache: Mutex<HashMap<(EmbedKind, String), (Option<Target>, i64)>>,
+    cache: Mutex<HashMap<(EmbedKind, String), Cached>>,
 }
 
 impl Targets {

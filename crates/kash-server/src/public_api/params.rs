@@ -170,29 +170,8 @@ mod tests {
             descending(&q).unwrap_err().message,
             "sortOrder must be one of asc, desc"
         );
-        assert_eq!(
-            Pagination::new(
-                Page {
-                    offset: 0,
-                    limit: 2
-                },
-                3,
-                2
-            )
-            .has_more,
-            true
-        );
-        assert_eq!(
-            Pagination::new(
-                Page {
-                    offset: 2,
-                    limit: 2
-                },
-                3,
-                1
-            )
-            .has_more,
-            false
-        );
+        let page = |offset, limit| Page { offset, limit };
+        assert!(Pagination::new(page(0, 2), 3, 2).has_more);
+        assert!(!Pagination::new(page(2, 2), 3, 1).has_more);
     }
 }
