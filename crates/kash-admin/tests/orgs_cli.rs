@@ -305,12 +305,28 @@ async fn membership_changes_keep_an_owner_and_are_audited(backend: Backend) {
             "orgs",
             "add-member",
             "--org",
-            &org,
+            "acme",
             "--user",
             &bob,
             "--role",
             "member",
         ],
+    )
+    .await;
+    fails(
+        &app,
+        &[
+            "orgs",
+            "add-member",
+            "--org",
+            "nope",
+            "--user",
+            &bob,
+            "--role",
+            "member",
+        ],
+        1,
+        "RESOURCE_NOT_FOUND",
     )
     .await;
     // The only owner can be neither demoted nor removed: 409, exit 1.

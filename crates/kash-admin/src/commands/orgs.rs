@@ -194,7 +194,7 @@ pub async fn run(svc: &Services, cmd: OrgsCmd, json_out: bool) -> CmdResult {
             )
         }
         OrgsCmd::AddMember { org, user, role } => {
-            let org = uuid_arg("--org", &org)?;
+            let org = org_ref(svc, &org).await?.id;
             let user = uuid_arg("--user", &user)?;
             let m = kash_service::orgs::add_member(svc, &org, &user, &role, &actor()).await?;
             emit(

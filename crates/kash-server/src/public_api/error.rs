@@ -98,22 +98,16 @@ impl PublicError {
     }
 
     /// The anonymous API's form of a problem raised outside its handlers (wrong method, body
-    /// too large, deadline, unknown route).
+    /// too large, deadline, unknown route) or by a shared service operation. Handlers that
+    /// know a more specific code (`THREAD_NOT_FOUND`, `MARKET_NOT_FOUND`) return it directly.
     pub fn from_problem(code: ErrorCode, detail: &str) -> Self {
-        let mut e = match code {
-            ErrorCode::ValidationFailed => Self::invalid(detail),
-            ErrorCode::ResourceNotFound => Self::not_found(detail),
-            ErrorCode::MarketNotFound => Self::market_not_found(),
-            ErrorCode::MethodNotAllowed => {
-                Self::new(405, "Method not allowed", "METHOD_NOT_ALLOWED", detail)
-            }
-            ErrorCode::PayloadTooLarge => {
-                Self::new(413, "Payload too large", "PAYLOAD_TOO_LARGE", detail)
-            }
-            ErrorCode::RequestTimeout => {
-                Self::new(504, "Gateway timeout", "REQUEST_TIMEOUT", detail)
-            }
-            ErrorCode::DependencyUnavailable => Self::unavailable(detail),
+        let mut e = match code.status() {
+            400 => Self::invalid(detail),
+            404 => Self::not_found(detail),
+            405 => Self::new(405, "Method not allowed", "METHOD_NOT_ALLOWED", detail),
+            413 => Self::new(413, "Payload too large", "PAYLOAD_TOO_LARGE", detail),
+            504 => Self::new(504, "Gateway timeout", "REQUEST_TIMEOUT", detail),
+            503 => Self::unavailable(detail),
             _ => Self::new(
                 500,
                 "Internal server error",
