@@ -670,3 +670,31 @@ backend_tests!(
     membership_changes_keep_an_owner_and_are_audited,
     partners_and_threads,
 );
+
+/// `KASH_DEFAULT_REVENUE_SHARE_BPS` sets the rate of organizations created without one; an
+/// out-of-range value is a configuration error (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_revenue_share_is_an_operator_setting() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let run = |bps: &'static str, slug: &'static str| {
+        let env = app.cli_env();
+        async move {
+            let mut cmd = tokio::process::Command::new(ADMIN);
+            cmd.env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .envs(env)
+                .env("KASH_DEFAULT_REVENUE_SHARE_BPS", bps)
+                .args(["orgs", "create", "--name", slug, "--slug", slug, "--json"]);
+            cmd.output().await.unwrap()
+        }
+    };
+    let out = run("2500", "quarter").await;
+    assert!(out.status.success(), "{out:?}");
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["revenueShareBps"], 2500);
+    let out = run("10001", "toomuch").await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // Without the setting the contract's default applies.
+    let default = ok_json(&app, &["orgs", "create", "--name", "D", "--slug", "d"]).await;
+    assert_eq!(default["revenueShareBps"], 5000);
+}

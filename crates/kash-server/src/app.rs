@@ -236,6 +236,7 @@ pub async fn start(state: AppState, listener: TcpListener, role: Role) -> anyhow
         tasks.push(tokio::spawn(state.embeds.clone().run(
             state.svc.db.clone(),
             Duration::from_millis(state.svc.settings.embed_flush_ms),
+            state.metrics.clone(),
             stop.clone(),
         )));
     }

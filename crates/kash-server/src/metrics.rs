@@ -44,6 +44,8 @@ pub struct Metrics {
     pub latency: Family<LatencyLabels, Histogram>,
     pub limiter: Family<DecisionLabels, Counter>,
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    pub embed_events: Family<OutcomeLabels, Counter>,
+    pub embed_flushes: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -81,12 +83,26 @@ impl Metrics {
             "Webhook delivery attempts by outcome (delivered or the failure code; circuit_open and no_url are postponements)",
             webhook_deliveries.clone(),
         );
+        let embed_events = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "embed_events",
+            "Embed renders and clicks accepted (outcome render or click)",
+            embed_events.clone(),
+        );
+        let embed_flushes = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "embed_flushes",
+            "Writes of the in-memory embed counters (outcome ok or failed; failed counts are retried)",
+            embed_flushes.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             limiter,
             webhook_deliveries,
+            embed_events,
+            embed_flushes,
         }
     }
 
@@ -98,6 +114,18 @@ impl Metrics {
 
     pub fn webhook_outcome(&self, outcome: &'static str) {
         self.webhook_deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn embed_event(&self, outcome: &'static str) {
+        self.embed_events
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn embed_flush(&self, outcome: &'static str) {
+        self.embed_flushes
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }

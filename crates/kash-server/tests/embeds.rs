@@ -608,7 +608,55 @@ async fn demo_seeds_acme_traffic_once(backend: Backend) {
     assert_eq!(again["totals"]["renders"], renders);
 }
 
+/// A fleet: counts from two instances add up, and the day's salt is shared, so one viewer
+/// seen by both instances is one unique viewer.
+async fn instances_add_up_and_share_the_viewer_salt(backend: Backend) {
+    let first = TestApp::spawn_with(backend, options()).await;
+    let second = first.another_instance().await;
+    let org = first.org("acme").await;
+    for app in [&first, &second] {
+        for _ in 0..3 {
+            assert_eq!(
+                render(
+                    app,
+                    json!({"kind": "organization", "id": org, "source": "s"}),
+                    "192.0.2.1",
+                    "Firefox"
+                )
+                .await,
+                202
+            );
+        }
+    }
+    // The second instance's counts reach the database on its own timer.
+    let key = org_key(&first, &org).await;
+    let both = eventually(Duration::from_secs(5), || async {
+        report(&first, &key, "groupBy=source").await["totals"]["renders"] == 6
+    })
+    .await;
+    assert!(both, "the instances' counts do not add up");
+    let by_source = report(&second, &key, "groupBy=source").await;
+    assert_eq!(
+        by_source["rows"],
+        json!([{"source": "s", "renders": 6, "clicks": 0, "uniqueViewers": 1}])
+    );
+    let metrics = first
+        .http
+        .get(first.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("kash_embed_events_total{outcome=\"render\"} 3"),
+        "{metrics}"
+    );
+}
+
 backend_tests!(
+    instances_add_up_and_share_the_viewer_salt,
     demo_seeds_acme_traffic_once,
     bad_bodies_and_unknown_targets,
     counts_by_source_embed_and_day_with_unique_viewers,

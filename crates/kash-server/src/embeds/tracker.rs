@@ -151,6 +151,7 @@ impl EmbedTracker {
         self: std::sync::Arc<Self>,
         db: Db,
         interval: Duration,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
         stop: CancellationToken,
     ) {
         let mut tick = tokio::time::interval(interval);
@@ -158,11 +159,13 @@ impl EmbedTracker {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = tick.tick() => {
-                    if let Err(err) = self.flush(&db).await {
+                _ = tick.tick() => match self.flush(&db).await {
+                    Ok(()) => metrics.embed_flush("ok"),
+                    Err(err) => {
+                        metrics.embed_flush("failed");
                         tracing::warn!(error = %err, "embed counters not flushed; retrying");
                     }
-                }
+                },
             }
         }
         if let Err(err) = self.flush(&db).await {

@@ -114,6 +114,7 @@ pub async fn render(
         source: &source,
         viewer: Some(&viewer),
     });
+    state.metrics.embed_event("render");
     Ok(accepted())
 }
 
@@ -154,5 +155,6 @@ pub async fn click(
         },
         &market.id,
     );
+    state.metrics.embed_event("click");
     Ok(accepted())
 }
