@@ -894,7 +894,38 @@ async fn organization_me_for_org_keys_only(backend: Backend) {
     }
 }
 
+/// The limiter store down: `/api` fails closed like `/v1` (503, `Retry-After: 1`, no rate-limit
+/// headers) until the shared breaker opens, then serves unmetered.
+async fn an_unreachable_limiter_fails_closed_then_breaks(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            redis_url: Some("redis://127.0.0.1:1".into()),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let mut refused = 0;
+    loop {
+        let resp = get(&app, "/api/threads").await;
+        assert!(resp.headers().get("x-ratelimit-limit").is_none());
+        if resp.status() == 200 {
+            break;
+        }
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let body = expect_api_error(resp, 503, "RATE_LIMIT_UNAVAILABLE").await;
+        assert_eq!(body["error"], "Service unavailable");
+        refused += 1;
+        assert!(
+            refused <= 10,
+            "breaker did not open after {refused} refusals"
+        );
+    }
+    assert_eq!(refused, 10, "ten consecutive failures open the breaker");
+}
+
 backend_tests!(
+    an_unreachable_limiter_fails_closed_then_breaks,
     infrastructure_rules,
     per_ip_limits_and_the_429,
     limits_are_shared_through_redis,

@@ -455,6 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn organization_and_embed_settings() {
+        let s = Settings::resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(
+            (
+                s.default_revenue_share_bps,
+                s.public_api_rate_scale,
+                s.embed_flush_ms
+            ),
+            (5_000, 1, 1_000)
+        );
+        for bad in [
+            ConfigArgs {
+                default_revenue_share_bps: Some(10_001),
+                ..ConfigArgs::default()
+            },
+            ConfigArgs {
+                embed_flush_ms: Some(0),
+                ..ConfigArgs::default()
+            },
+            ConfigArgs {
+                embed_flush_ms: Some(5_001),
+                ..ConfigArgs::default()
+            },
+        ] {
+            assert!(Settings::resolve(&bad).is_err(), "{bad:?}");
+        }
+        let scaled = ConfigArgs {
+            public_api_rate_scale: Some(0),
+            ..ConfigArgs::default()
+        };
+        assert_eq!(Settings::resolve(&scaled).unwrap().public_api_rate_scale, 1);
+    }
+
+    #[test]
     fn print_config_redacts_secrets() {
         let args = ConfigArgs {
             pepper: Some("super-secret-pepper".into()),
