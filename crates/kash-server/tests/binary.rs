@@ -186,3 +186,140 @@ async fn print_config_redacts_secrets_and_bad_settings_exit_2() {
         .unwrap();
     assert_eq!(unknown_flag.status.code(), Some(2));
 }
+
+/// Garbage input over real sockets gets a precise 4xx problem (never a 500, never a dropped
+/// connection), and the plaintext key never reaches a log line — even at the most verbose log
+/// level and when a client puts the key where it does not belong.
+#[tokio::test]
+async fn garbage_input_gets_4xx_and_keys_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = command(dir.path())
+        .arg("--demo")
+        .env("KASH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("KASH_LOG", "trace")
+        .env("KASH_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut key = None;
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+    {
+        if let Some(at) = line.find("kash_test_") {
+            key.get_or_insert_with(|| line[at..at + 42].to_string());
+        }
+        if line.trim_start().starts_with("curl ") {
+            break;
+        }
+    }
+    let key = key.expect("a key on stdout");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/v1/ready")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server never answered");
+
+    let problem = |resp: reqwest::Response, status: u16, code: &'static str| async move {
+        assert_eq!(resp.status(), status, "expected {code}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/problem+json",
+            "{code}"
+        );
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], code);
+    };
+    // A 32 KiB key header, a non-UTF-8 key header, a key with a trailing byte.
+    let huge = format!("kash_test_{}", "A".repeat(32 * 1024));
+    for value in [
+        reqwest::header::HeaderValue::from_str(&huge).unwrap(),
+        reqwest::header::HeaderValue::from_bytes(b"kash_test_\xff\xfe\x80abc").unwrap(),
+        reqwest::header::HeaderValue::from_str(&format!("{key}x")).unwrap(),
+    ] {
+        let resp = http
+            .get(format!("{base}/v1/account/usage"))
+            .header("X-API-Key", value)
+            .send()
+            .await
+            .unwrap();
+        problem(resp, 401, "API_KEY_MALFORMED").await;
+    }
+    // 10 MB bodies, with and without a declared length.
+    let ten_mb = vec![b'{'; 10 * 1024 * 1024];
+    let resp = http
+        .post(format!("{base}/v1/auth/api-keys/me/webhook-secret/rotate"))
+        .header("X-API-Key", &key)
+        .header("content-type", "application/json")
+        .body(ten_mb.clone())
+        .send()
+        .await
+        .unwrap();
+    problem(resp, 413, "PAYLOAD_TOO_LARGE").await;
+    // The key in places it does not belong: the path, the query, another header, a body.
+    for path in [
+        format!("/v1/{key}"),
+        format!("/v1/account/usage?apiKey={key}"),
+    ] {
+        let resp = http
+            .get(format!("{base}{path}"))
+            .header("X-API-Key", &key)
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success() || resp.status() == 404, "{path}");
+    }
+    let resp = http
+        .post(format!("{base}/v1/webhooks/events/{key}/redeliver"))
+        .header("X-API-Key", &key)
+        .header("content-type", "application/json")
+        .body(format!("{{\"key\":\"{key}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+
+    let pid = child.id().unwrap() as i32;
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let finished: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["message"] == "request finished")
+        .collect();
+    assert!(finished.len() >= 7, "one access line per request: {logs}");
+    assert!(
+        finished
+            .iter()
+            .all(|l| l["status"].as_u64().is_some_and(|s| s < 500)),
+        "{logs}"
+    );
+    // The key went into a path, a query, headers and a body: every log line holds it redacted.
+    assert!(
+        finished
+            .iter()
+            .any(|l| l.to_string().contains("/v1/kash_test_[REDACTED]")),
+        "{logs}"
+    );
+    let secret = &key["kash_test_".len()..];
+    assert!(!logs.contains(secret), "the key reached the logs");
+}

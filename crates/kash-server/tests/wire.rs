@@ -229,7 +229,56 @@ async fn docs_page_needs_no_internet(backend: Backend) {
     assert!(init.contains("/v1/openapi.json"), "{init}");
 }
 
+/// Weak ETags over real HTTP (`api.md` §1): a repeat with `If-None-Match` gets `304` and no
+/// body, still through the limiter; the tag is per key, so another key's tag never matches.
+async fn etags_and_not_modified(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (user, key) = app.user_with_key(Tier::Enterprise).await;
+    let get = |key: String, tag: Option<String>| {
+        let mut req = app
+            .http
+            .get(app.url("/v1/webhooks/events"))
+            .header("X-API-Key", key);
+        if let Some(tag) = tag {
+            req = req.header("If-None-Match", tag);
+        }
+        req.send()
+    };
+    let first = get(key.clone(), None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(
+        Regex::new(r#"^W/"[0-9a-f]{32}"$"#).unwrap().is_match(&tag),
+        "{tag}"
+    );
+
+    let again = get(key.clone(), Some(tag.clone())).await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
+    assert!(again.headers().contains_key("x-ratelimit-remaining"));
+    assert!(again.headers().contains_key("x-request-id"));
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // A list of candidates, the strong form of the same opaque tag, and `*` all match.
+    let strong = tag.trim_start_matches("W/").to_string();
+    for candidate in [format!("\"nope\", {tag}"), strong, "*".to_string()] {
+        let resp = get(key.clone(), Some(candidate.clone())).await.unwrap();
+        assert_eq!(resp.status(), 304, "{candidate}");
+    }
+    let stale = get(key.clone(), Some("W/\"0123\"".into())).await.unwrap();
+    assert_eq!(stale.status(), 200);
+
+    // Same body for a second key of the same owner, but its own tag.
+    let other = app
+        .key_with(kash_core::owner::Owner::User(user), Tier::Enterprise, None)
+        .await;
+    let resp = get(other.key.clone(), Some(tag.clone())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_ne!(resp.headers()["etag"].to_str().unwrap(), tag);
+}
+
 backend_tests!(
+    etags_and_not_modified,
     request_ids_are_echoed_or_generated,
     unknown_routes_wrong_methods_and_big_bodies,
     health_ready_and_metrics,

@@ -19,12 +19,35 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone, Debug, Default)]
 pub struct RawBody(pub Bytes);
 
-fn too_large() -> Response {
-    ApiError::new(
+/// How much of an oversized body is read and discarded before the `413` goes out. A client
+/// that is still sending when the server answers and closes would see a connection reset
+/// instead of the problem; draining a bounded amount lets ordinary clients read the answer
+/// without letting a huge upload hold the server.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn too_large(body: Body) -> Response {
+    let mut body = body;
+    let drain = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+    let mut resp = ApiError::new(
         ErrorCode::PayloadTooLarge,
         format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
     )
-    .into_response()
+    .into_response();
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    resp
 }
 
 pub async fn limit(req: Request, next: Next) -> Response {
@@ -33,29 +56,27 @@ pub async fn limit(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let (mut parts, mut body) = req.into_parts();
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return too_large();
+        return too_large(body).await;
     }
-    let (mut parts, body) = req.into_parts();
-    let bytes = match http_body_util::Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) => {
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return too_large();
-            }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
             return ApiError::from(Problem::invalid(
                 "body",
                 "the request body could not be read",
             ))
             .into_response();
+        };
+        if let Some(data) = frame.data_ref() {
+            if buf.len() + data.len() > MAX_BODY_BYTES {
+                return too_large(body).await;
+            }
+            buf.extend_from_slice(data);
         }
-    };
+    }
+    let bytes = buf.freeze();
     parts.extensions.insert(RawBody(bytes.clone()));
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

@@ -47,9 +47,10 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     let request_id =
         valid_incoming(req.headers()).unwrap_or_else(|| format!("req_{}", ulid::Ulid::new()));
     let trace = trace_id(req.headers()).unwrap_or_default();
+    let started = Instant::now();
     req.extensions_mut().insert(RequestContext {
         request_id: request_id.clone(),
-        started: Instant::now(),
+        started,
     });
     let span = tracing::info_span!(
         "request",
@@ -60,7 +61,17 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         status = tracing::field::Empty,
     );
     let mut response = next.run(req).instrument(span.clone()).await;
-    span.record("status", response.status().as_u16());
+    let status = response.status().as_u16();
+    span.record("status", status);
+    // One access-log line per request, inside the span, so it carries the request id, method
+    // and path (keys in a path are redacted by the log writer).
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_us = started.elapsed().as_micros() as u64,
+            "request finished"
+        )
+    });
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-request-id", value);
