@@ -332,6 +332,31 @@ async fn per_ip_limits_and_the_429(backend: Backend) {
         body["message"],
         "Rate limit of 50 requests per minute exceeded"
     );
+    // POST /api/embeds/* is 200/min; refused requests count too (the limiter runs first).
+    for _ in 0..200 {
+        let resp = app
+            .http
+            .post(app.url("/api/embeds/renders"))
+            .header("X-Forwarded-For", "203.0.113.2")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+    }
+    let refused = app
+        .http
+        .post(app.url("/api/embeds/renders"))
+        .header("X-Forwarded-For", "203.0.113.2")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let body = expect_api_error(refused, 429, "RATE_LIMIT_EXCEEDED").await;
+    assert_eq!(
+        body["message"],
+        "Rate limit of 200 requests per minute exceeded"
+    );
     // The window is one minute.
     app.clock.advance(Duration::seconds(61));
     assert_eq!(get_from(&app, &path, "198.51.100.7").await.status(), 200);
