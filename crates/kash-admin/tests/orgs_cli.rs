@@ -164,6 +164,19 @@ async fn update_suspend_and_activate(backend: Backend) {
         })
         .await
     );
+    // Every --org takes the slug as well as the id.
+    let cap = ok_json(
+        &app,
+        &["orgs", "set-key-cap", "--org", "acme", "--max-active", "3"],
+    )
+    .await;
+    assert_eq!(cap["id"], id.as_str());
+    let tier = ok_json(
+        &app,
+        &["orgs", "set-tier", "--org", "acme", "--tier", "developer"],
+    )
+    .await;
+    assert_eq!(tier["id"], id.as_str());
     let listed = ok_json(&app, &["orgs", "list"]).await;
     assert_eq!(listed["organizations"][0]["slug"], "acme");
     let kinds = audit_kinds(&app).await;

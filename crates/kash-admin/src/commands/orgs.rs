@@ -209,7 +209,7 @@ pub async fn run(svc: &Services, cmd: OrgsCmd, json_out: bool) -> CmdResult {
             )
         }
         OrgsCmd::SetTier { org, tier } => {
-            let org = uuid_arg("--org", &org)?;
+            let org = org_ref(svc, &org).await?.id;
             let tier = super::users::tier_arg(&tier)?;
             kash_service::keys::set_tier(
                 svc,
@@ -331,7 +331,7 @@ pub async fn run(svc: &Services, cmd: OrgsCmd, json_out: bool) -> CmdResult {
             )
         }
         OrgsCmd::SetKeyCap { org, max_active } => {
-            let org = uuid_arg("--org", &org)?;
+            let org = org_ref(svc, &org).await?.id;
             kash_service::keys::set_key_cap(
                 svc,
                 &kash_core::owner::Owner::Org(org.clone()),
