@@ -98,6 +98,8 @@ async fn world(app: &TestApp) -> World {
             .await
             .unwrap()
             .id;
+    // Distinct creation times, so "oldest first" has one answer (equal times tie by id).
+    app.clock.advance(Duration::seconds(1));
     let inactive = kash_service::partners::create(
         &app.svc,
         &org,
