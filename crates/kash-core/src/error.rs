@@ -82,6 +82,7 @@ catalogue! {
     SmartAccountNotProvisioned => ("SMART_ACCOUNT_NOT_PROVISIONED", 409, "Smart account not provisioned", never = true),
     WalletDelegationNotEnabled => ("WALLET_DELEGATION_NOT_ENABLED", 409, "Wallet delegation not enabled", never = true),
     WebhookNotConfigured => ("WEBHOOK_NOT_CONFIGURED", 409, "Webhook not configured"),
+    LastOwnerRequired => ("LAST_OWNER_REQUIRED", 409, "Organization needs an owner"),
     IdempotencyKeyExpired => ("IDEMPOTENCY_KEY_EXPIRED", 410, "Idempotency key expired"),
     ApiVersionUnsupported => ("API_VERSION_UNSUPPORTED", 410, "API version unsupported"),
     PayloadTooLarge => ("PAYLOAD_TOO_LARGE", 413, "Payload too large"),
@@ -134,7 +135,7 @@ mod tests {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
             assert!((400..600).contains(&code.status()));
         }
-        assert_eq!(ErrorCode::ALL.len(), 48);
+        assert_eq!(ErrorCode::ALL.len(), 49);
     }
 
     #[test]

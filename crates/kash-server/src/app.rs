@@ -23,8 +23,10 @@ use crate::limiter::redis::RedisStore;
 use crate::limiter::LimiterStore;
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
+use crate::public_api;
 use crate::routes::{
-    account, account_keys, infra, markets, portfolio, quotes, redemptions, traces, trades, webhooks,
+    account, account_keys, embeds, infra, markets, organizations, portfolio, public_orgs,
+    public_threads, quotes, redemptions, traces, trades, webhooks,
 };
 use crate::state::AppState;
 use crate::usage::UsageRecorder;
@@ -49,6 +51,8 @@ struct Routers {
     public: Router<AppState>,
     /// The console's JSON routes (`/api/account/*`) behind the session guard.
     console_api: Router<AppState>,
+    /// The anonymous Embed API (`/api/*`) behind its per-IP limits.
+    public_api: Router<AppState>,
     doc: utoipa::openapi::OpenApi,
 }
 
@@ -72,6 +76,8 @@ fn routers(state: &AppState) -> Routers {
         .routes(routes!(webhooks::list_events))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(organizations::me))
+        .routes(routes!(organizations::embeds))
         .split_for_parts();
     let gated = gated
         .route_layer(from_fn(etag::layer))
@@ -90,15 +96,32 @@ fn routers(state: &AppState) -> Routers {
     let console_api = console_api
         .route_layer(from_fn_with_state(state.clone(), console::guard::api_guard))
         .layer(from_fn(console::security_headers));
+    let (public_api, public_api_doc) = OpenApiRouter::<AppState>::new()
+        .routes(routes!(public_threads::list))
+        .routes(routes!(public_threads::get))
+        .routes(routes!(public_orgs::organization))
+        .routes(routes!(public_orgs::organization_partners))
+        .routes(routes!(public_orgs::organization_threads))
+        .routes(routes!(public_orgs::partner))
+        .routes(routes!(public_orgs::partner_threads))
+        .routes(routes!(embeds::render))
+        .routes(routes!(embeds::click))
+        .split_for_parts();
+    // Unknown paths under /api are metered and answered in the anonymous API's shape too.
+    let public_api = public_api
+        .route("/api/{*rest}", axum::routing::any(public_api::not_found))
+        .route_layer(from_fn_with_state(state.clone(), public_api::limits::layer));
     let mut doc = ApiDoc::openapi();
     doc.merge(gated_doc);
     doc.merge(public_doc);
     doc.merge(console_doc);
+    doc.merge(public_api_doc);
     doc.merge(<webhooks::WebhookPayloads as OpenApi>::openapi());
     Routers {
         gated,
         public,
         console_api,
+        public_api,
         doc,
     }
 }
@@ -115,6 +138,9 @@ pub async fn build_state(svc: Services, store: Arc<dyn LimiterStore>) -> anyhow:
         metrics: Arc::new(Metrics::new()),
         request_timeout: REQUEST_TIMEOUT,
         openapi: Arc::new(utoipa::openapi::OpenApi::default()),
+        embeds: Arc::default(),
+        embed_targets: Arc::default(),
+        embed_viewers: Arc::default(),
     };
     let mut doc = routers(&state).doc;
     doc.merge(infra_doc_only());
@@ -135,6 +161,7 @@ pub fn router(state: AppState, role: Role) -> Router {
         gated,
         public,
         console_api,
+        public_api,
         ..
     } = routers(&state);
     let mut app = Router::new()
@@ -147,6 +174,7 @@ pub fn router(state: AppState, role: Role) -> Router {
                 utoipa_swagger_ui::Config::from("/v1/openapi.json").try_it_out_enabled(true),
             ))
             .merge(console_api)
+            .merge(public_api)
             .merge(console::router())
             .merge(console::assets_router());
     }
@@ -156,6 +184,8 @@ pub fn router(state: AppState, role: Role) -> Router {
         // Outermost first: request id, metrics, problem rendering, deadline, body limit.
         .layer(from_fn(body::limit))
         .layer(from_fn_with_state(state.clone(), timeout::layer))
+        // Inside problem rendering: the anonymous API writes its own error shape.
+        .layer(from_fn(public_api::cors::layer))
         .layer(from_fn_with_state(state.clone(), problem::render))
         .layer(from_fn_with_state(state.clone(), metrics::observe))
         .layer(from_fn(request_id::layer))
@@ -176,6 +206,11 @@ impl Running {
         self.stop.cancel();
         for task in self.tasks {
             let _ = task.await;
+        }
+        // The HTTP task has finished every in-flight request by now: whatever they counted
+        // is written here, so no render accepted before the signal is lost.
+        if let Err(err) = self.state.embeds.flush(&self.state.svc.db).await {
+            tracing::error!(error = %err, "embed counters could not be written at shutdown");
         }
     }
 
@@ -210,6 +245,14 @@ pub async fn start(state: AppState, listener: TcpListener, role: Role) -> anyhow
     tasks.push(tokio::spawn(
         state.usage.clone().run(state.svc.db.clone(), stop.clone()),
     ));
+    if role.serves_api() {
+        tasks.push(tokio::spawn(state.embeds.clone().run(
+            state.svc.db.clone(),
+            Duration::from_millis(state.svc.settings.embed_flush_ms),
+            state.metrics.clone(),
+            stop.clone(),
+        )));
+    }
     if role.runs_workers() {
         let worker = WebhookWorker::new(state.svc.clone(), state.metrics.clone())?;
         tasks.push(tokio::spawn(worker.run(stop.clone())));

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod console;
+pub mod embeds;
 pub mod gate;
 pub mod http;
 pub mod killswitch;
@@ -10,6 +11,7 @@ pub mod limiter;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
+pub mod public_api;
 pub mod routes;
 pub mod state;
 pub mod usage;

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub limiter: Family<DecisionLabels, Counter>,
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
     pub trades: Family<StatusLabels, Counter>,
+    pub embed_events: Family<OutcomeLabels, Counter>,
+    pub embed_flushes: Family<OutcomeLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -93,6 +95,18 @@ impl Metrics {
             "Trades answered by the trade routes, by the status they reached",
             trades.clone(),
         );
+        let embed_events = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "embed_events",
+            "Embed renders and clicks accepted (outcome render or click)",
+            embed_events.clone(),
+        );
+        let embed_flushes = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "embed_flushes",
+            "Writes of the in-memory embed counters (outcome ok or failed; failed counts are retried)",
+            embed_flushes.clone(),
+        );
         Metrics {
             trades,
             registry,
@@ -100,6 +114,8 @@ impl Metrics {
             latency,
             limiter,
             webhook_deliveries,
+            embed_events,
+            embed_flushes,
         }
     }
 
@@ -119,6 +135,18 @@ impl Metrics {
 
     pub fn webhook_outcome(&self, outcome: &'static str) {
         self.webhook_deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn embed_event(&self, outcome: &'static str) {
+        self.embed_events
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn embed_flush(&self, outcome: &'static str) {
+        self.embed_flushes
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }

@@ -60,6 +60,8 @@ impl Modify for Security {
         (name = "infra", description = "Health, readiness, documents and metrics"),
         (name = "account", description = "The calling key's account"),
         (name = "console", description = "The web console's JSON routes (session cookie + CSRF token; 60 requests/min per session)"),
+        (name = "organizations", description = "Organization data for organization-scoped keys (portfolio:read)"),
+        (name = "public", description = "The anonymous Embed API: no key, CORS *, per-IP limits per route, errors as {error, message, code}, offset pagination"),
     )
 )]
 pub struct ApiDoc;

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use kash_service::Services;
 
+use crate::embeds::targets::Targets;
+use crate::embeds::tracker::EmbedTracker;
+use crate::embeds::viewer::ViewerHasher;
 use crate::killswitch::KillSwitches;
 use crate::limiter::guarded::Breaker;
 use crate::limiter::LockoutPolicy;
@@ -20,6 +23,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub request_timeout: Duration,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// Embed renders and clicks counted in memory until the next flush.
+    pub embeds: Arc<EmbedTracker>,
+    pub embed_targets: Arc<Targets>,
+    pub embed_viewers: Arc<ViewerHasher>,
 }
 
 impl AppState {

@@ -125,6 +125,29 @@ async fn demo_starts_on_sqlite_with_zero_setup_and_prints_a_working_key() {
         .await
         .unwrap();
     assert_eq!(portfolio["portfolio"]["usdcBalance"], "10000000000");
+    // The organization data of §8 that needs no markets: `acme`, two partners, three threads
+    // (one upcoming) and 30 days of renders from three sources.
+    let api = |path: String| {
+        let http = http.clone();
+        async move {
+            let resp = http
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            resp.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let acme = api("/api/organizations/acme".into()).await;
+    assert_eq!(acme["organization"]["slug"], "acme");
+    assert_eq!(acme["organization"]["colorPrimary"], "#E4572E");
+    let partners = api("/api/organizations/acme/partners".into()).await;
+    assert_eq!(partners["pagination"]["total"], 2);
+    let threads = api("/api/organizations/acme/threads?status=all".into()).await;
+    assert_eq!(threads["pagination"]["total"], 3);
+    let upcoming = api("/api/organizations/acme/threads?status=upcoming".into()).await;
+    assert_eq!(upcoming["pagination"]["total"], 1);
     // The demo user's console password, printed once, signs in.
     let password = password.expect("a console password on stdout");
     assert!(password.len() >= 16, "{password}");

@@ -110,6 +110,15 @@ pub struct ConfigArgs {
     /// Webhook deliveries in flight per worker process (each to a different key).
     #[arg(long, env = "KASH_WEBHOOK_CONCURRENCY", global = true)]
     pub webhook_concurrency: Option<u32>,
+    /// `revenueShareBps` of new organizations (0–10000).
+    #[arg(long, env = "KASH_DEFAULT_REVENUE_SHARE_BPS", global = true)]
+    pub default_revenue_share_bps: Option<u32>,
+    /// Multiplies every per-IP limit of the public `/api` (for benchmarks and load tests).
+    #[arg(long, env = "KASH_PUBLIC_API_RATE_SCALE", global = true)]
+    pub public_api_rate_scale: Option<u32>,
+    /// How often embed counters are flushed to the database, in milliseconds (at most 5000).
+    #[arg(long, env = "KASH_EMBED_FLUSH_MS", global = true)]
+    pub embed_flush_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
@@ -155,6 +164,9 @@ struct FileConfig {
     webhook_timeout_ms: Option<u64>,
     webhook_poll_ms: Option<u64>,
     webhook_concurrency: Option<u32>,
+    default_revenue_share_bps: Option<u32>,
+    public_api_rate_scale: Option<u32>,
+    embed_flush_ms: Option<u64>,
 }
 
 /// Effective settings. Secrets stay as given here; [`crate::secrets`] resolves the generated
@@ -195,6 +207,9 @@ pub struct Settings {
     pub webhook_timeout_ms: u64,
     pub webhook_poll_ms: u64,
     pub webhook_concurrency: u32,
+    pub default_revenue_share_bps: u32,
+    pub public_api_rate_scale: u32,
+    pub embed_flush_ms: u64,
 }
 
 fn ser_env<S: serde::Serializer>(env: &Environment, s: S) -> Result<S::Ok, S::Error> {
@@ -273,6 +288,18 @@ impl Settings {
                 )))
             }
         };
+        let default_revenue_share_bps = pick!(default_revenue_share_bps).unwrap_or(5_000);
+        if default_revenue_share_bps > 10_000 {
+            return Err(ConfigError(format!(
+                "KASH_DEFAULT_REVENUE_SHARE_BPS {default_revenue_share_bps} is not between 0 and 10000"
+            )));
+        }
+        let embed_flush_ms = pick!(embed_flush_ms).unwrap_or(1_000);
+        if !(1..=5_000).contains(&embed_flush_ms) {
+            return Err(ConfigError(format!(
+                "KASH_EMBED_FLUSH_MS {embed_flush_ms} is not between 1 and 5000 (counters are flushed at least every 5 s)"
+            )));
+        }
         let settings = Settings {
             listen,
             database_url,
@@ -305,6 +332,9 @@ impl Settings {
             webhook_timeout_ms: pick!(webhook_timeout_ms).unwrap_or(10_000).max(1),
             webhook_poll_ms: pick!(webhook_poll_ms).unwrap_or(250).max(1),
             webhook_concurrency: pick!(webhook_concurrency).unwrap_or(512).max(1),
+            default_revenue_share_bps,
+            public_api_rate_scale: pick!(public_api_rate_scale).unwrap_or(1).max(1),
+            embed_flush_ms,
         };
         Ok(settings)
     }
@@ -422,6 +452,40 @@ mod tests {
             ..ConfigArgs::default()
         };
         assert!(Settings::resolve(&bad_proxy).is_err());
+    }
+
+    #[test]
+    fn organization_and_embed_settings() {
+        let s = Settings::resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(
+            (
+                s.default_revenue_share_bps,
+                s.public_api_rate_scale,
+                s.embed_flush_ms
+            ),
+            (5_000, 1, 1_000)
+        );
+        for bad in [
+            ConfigArgs {
+                default_revenue_share_bps: Some(10_001),
+                ..ConfigArgs::default()
+            },
+            ConfigArgs {
+                embed_flush_ms: Some(0),
+                ..ConfigArgs::default()
+            },
+            ConfigArgs {
+                embed_flush_ms: Some(5_001),
+                ..ConfigArgs::default()
+            },
+        ] {
+            assert!(Settings::resolve(&bad).is_err(), "{bad:?}");
+        }
+        let scaled = ConfigArgs {
+            public_api_rate_scale: Some(0),
+            ..ConfigArgs::default()
+        };
+        assert_eq!(Settings::resolve(&scaled).unwrap().public_api_rate_scale, 1);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Seeded {
     /// The demo user's console password, set afresh on every `--demo` start.
     pub password: String,
     pub fresh_database: bool,
+    /// The `acme` organization's owner password, when this start created it.
+    pub acme_owner_password: Option<String>,
 }
 
 impl Seeded {
@@ -31,8 +33,14 @@ impl Seeded {
         } else {
             "Demo data already present; issued a fresh demo key (earlier demo keys are revoked)."
         };
+        let acme = match &self.acme_owner_password {
+            Some(pw) => format!(
+                "  organization `{ACME_SLUG}`: owner {ACME_OWNER_EMAIL}, console password (printed once): {pw}\n  public API: curl -s {public_url}/api/organizations/{ACME_SLUG}/threads\n"
+            ),
+            None => String::new(),
+        };
         format!(
-            "\n{intro}\n  demo user: {DEMO_EMAIL} ({})\n  API key (shown once, every scope): {}\n  console: {public_url}/signin  email {DEMO_EMAIL}  password (shown once) {}\n\n  curl -s -H 'X-API-Key: {}' {public_url}/v1/account/usage\n",
+            "\n{intro}\n  demo user: {DEMO_EMAIL} ({})\n  API key (shown once, every scope): {}\n  console: {public_url}/signin  email {DEMO_EMAIL}  password (shown once) {}\n\n  curl -s -H 'X-API-Key: {}' {public_url}/v1/account/usage\n{acme}",
             self.user_id, self.key, self.password, self.key
         )
     }
@@ -78,12 +86,18 @@ pub async fn seed(svc: &Services) -> Result<Seeded, ServiceError> {
     // A fresh password each start, like the key: it is printed once and stored only hashed.
     let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
     crate::users::set_password(svc, &user_id, &password, ACTOR).await?;
+    let acme_owner_password = if fresh_database {
+        Some(seed_acme(svc).await?)
+    } else {
+        None
+    };
     Ok(Seeded {
         user_id,
         org_id,
         key: issued.key,
         password,
         fresh_database,
+        acme_owner_password,
     })
 }
 
@@ -208,5 +222,171 @@ async fn seed_trading(svc: &Services, user_id: &str, org_id: &str) -> Result<(),
             place(svc, &caller, None, body.to_string().as_bytes()).await?;
         }
     }
+    Ok(())
+}
+
+pub const ACME_SLUG: &str = "acme";
+pub const ACME_OWNER_EMAIL: &str = "owner@acme.example";
+
+/// The organization data of §8 that needs no markets: `acme` with its owner, two partners,
+/// three threads (one upcoming, one closed), and 30 days of embed renders from three sources.
+/// (Markets, chapters, trades and earnings are seeded once markets exist.) Returns the owner's
+/// console password.
+async fn seed_acme(svc: &Services) -> Result<String, ServiceError> {
+    use crate::orgs::OrgUpdate;
+    use crate::partners::PartnerFields;
+    use crate::threads::ThreadFields;
+
+    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
+    let owner = crate::users::create(
+        svc,
+        ACME_OWNER_EMAIL,
+        Some("Acme Owner"),
+        Some(&password),
+        ACTOR,
+    )
+    .await?;
+    let org = orgs::create(svc, "Acme Corporation", ACME_SLUG, None, ACTOR).await?;
+    orgs::add_member(svc, &org.id, &owner.id, "owner", ACTOR).await?;
+    orgs::update(
+        svc,
+        &org.id,
+        &OrgUpdate {
+            display_name: Some("Acme".into()),
+            tagline: Some("Forecasts for everything Acme makes".into()),
+            color_primary: Some("#E4572E".into()),
+            contact_email: Some(ACME_OWNER_EMAIL.into()),
+            ..OrgUpdate::default()
+        },
+        ACTOR,
+    )
+    .await?;
+    let mut partner_ids = Vec::new();
+    for (name, slug, site) in [
+        (
+            "Rocket Review",
+            "rocket-review",
+            "https://rocket-review.example",
+        ),
+        (
+            "Anvil Weekly",
+            "anvil-weekly",
+            "https://anvil-weekly.example",
+        ),
+    ] {
+        let p = crate::partners::create(
+            svc,
+            &org.id,
+            &PartnerFields {
+                name: Some(name.into()),
+                slug: Some(slug.into()),
+                display_name: Some(name.into()),
+                description: Some(format!("{name} covers Acme's launches.")),
+                website_url: Some(site.into()),
+                ..PartnerFields::default()
+            },
+            ACTOR,
+        )
+        .await?;
+        partner_ids.push(p.id);
+    }
+    let day = 86_400_000;
+    let now = svc.now_ms();
+    let iso = |ms: i64| kash_core::time::rfc3339_ms(kash_core::time::from_unix_ms(ms));
+    let threads = [
+        (
+            "Rocket season",
+            "launches",
+            "rockets,space",
+            Some(now - 20 * day),
+            Some(now + 40 * day),
+            Some(&partner_ids[0]),
+        ),
+        (
+            "Anvil futures",
+            "products",
+            "anvils",
+            None,
+            None,
+            Some(&partner_ids[1]),
+        ),
+        (
+            "Next quarter",
+            "business",
+            "earnings,forecasts",
+            Some(now + 10 * day),
+            None,
+            None,
+        ),
+    ];
+    let mut thread_ids = Vec::new();
+    for (title, category, tags, start, end, partner) in threads {
+        let t = crate::threads::create(
+            svc,
+            &org.id,
+            &ThreadFields {
+                title: Some(title.into()),
+                description: Some(format!("**{title}**: what Acme's forecasters expect.")),
+                category: Some(category.into()),
+                tags: Some(tags.into()),
+                start_time: start.map(iso),
+                end_time: end.map(iso),
+                partner_id: partner.cloned(),
+                ..ThreadFields::default()
+            },
+            ACTOR,
+        )
+        .await?;
+        thread_ids.push(t.id);
+    }
+    seed_renders(svc, &org.id, &thread_ids, now).await?;
+    Ok(password)
+}
+
+/// 30 days of renders, clicks-free, from three sources (deterministic counts).
+async fn seed_renders(
+    svc: &Services,
+    org_id: &str,
+    thread_ids: &[String],
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    use kash_store::embeds::{CounterDelta, ViewerRow};
+    let sources = ["rocket-review.example", "anvil-weekly.example", "(direct)"];
+    let mut counters = Vec::new();
+    let mut viewers = Vec::new();
+    for d in 0..30i64 {
+        let day = kash_core::time::from_unix_ms(now_ms - d * 86_400_000)
+            .format("%Y-%m-%d")
+            .to_string();
+        for (s, source) in sources.iter().enumerate() {
+            let targets = std::iter::once(("organization", org_id.to_string()))
+                .chain(thread_ids.iter().map(|t| ("thread", t.clone())));
+            for (t, (kind, target)) in targets.enumerate() {
+                let renders = 5 + (d * 7 + s as i64 * 13 + t as i64 * 3) % 40;
+                counters.push(CounterDelta {
+                    org_id: org_id.to_string(),
+                    day: day.clone(),
+                    kind: kind.to_string(),
+                    target_id: target.clone(),
+                    source: source.to_string(),
+                    renders,
+                    clicks: 0,
+                });
+                for v in 0..(renders / 3).max(1) {
+                    viewers.push(ViewerRow {
+                        org_id: org_id.to_string(),
+                        day: day.clone(),
+                        kind: kind.to_string(),
+                        target_id: target.clone(),
+                        source: source.to_string(),
+                        viewer: format!("demo-viewer-{s}-{v}"),
+                    });
+                }
+            }
+        }
+    }
+    let mut tx = svc.db.begin().await?;
+    kash_store::embeds::apply(&mut tx, &counters, &[], &viewers).await?;
+    tx.commit().await?;
     Ok(())
 }

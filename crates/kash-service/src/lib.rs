@@ -6,13 +6,16 @@ pub mod audit;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod fields;
 pub mod keys;
 pub mod killswitch;
 pub mod orgs;
+pub mod partners;
 pub mod secrets;
 pub mod services;
 pub mod ssrf;
 pub mod trading;
+pub mod threads;
 pub mod users;
 pub mod webhooks;
 

@@ -5,6 +5,7 @@
 pub mod accruals;
 pub mod audit;
 pub mod db;
+pub mod embeds;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
@@ -18,6 +19,8 @@ pub mod positions;
 pub mod redemptions;
 pub mod sessions;
 pub mod trades;
+pub mod partners;
+pub mod threads;
 pub mod usage;
 pub mod users;
 pub mod webhooks;

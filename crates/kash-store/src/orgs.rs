@@ -14,10 +14,27 @@ pub struct OrgRecord {
     pub tier: String,
     pub max_active_keys: i64,
     pub created_at: i64,
+    pub display_name: Option<String>,
+    pub tagline: Option<String>,
+    pub color_primary: Option<String>,
+    pub logo_url: Option<String>,
+    pub contact_email: Option<String>,
+    /// JSON `[[threshold_atomic_usdc, bps], …]`, or none for the flat rate.
+    pub revenue_brackets: Option<String>,
+    /// JSON list of origins, or none for `frame-ancestors *`.
+    pub frame_ancestors: Option<String>,
+    pub updated_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, name, slug, status, revenue_share_bps, tier, max_active_keys, created_at";
+impl OrgRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+const COLUMNS: &str = "id, name, slug, status, revenue_share_bps, tier, max_active_keys, \
+    created_at, display_name, tagline, color_primary, logo_url, contact_email, \
+    revenue_brackets, frame_ancestors, updated_at";
 
 pub struct NewOrg<'a> {
     pub id: &'a str,
@@ -64,6 +81,87 @@ pub async fn find_by_slug<'c>(
     .await?)
 }
 
+/// The profile fields an operator (or, later, the console) edits; every field is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgProfile {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub tagline: Option<String>,
+    pub color_primary: Option<String>,
+    pub contact_email: Option<String>,
+    pub status: String,
+    pub frame_ancestors: Option<String>,
+}
+
+pub async fn update_profile<'c>(
+    exec: impl Exec<'c>,
+    id: &str,
+    p: &OrgProfile,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE organizations SET name = $2, display_name = $3, tagline = $4, \
+         color_primary = $5, contact_email = $6, status = $7, frame_ancestors = $8, \
+         updated_at = $9 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&p.name)
+    .bind(&p.display_name)
+    .bind(&p.tagline)
+    .bind(&p.color_primary)
+    .bind(&p.contact_email)
+    .bind(&p.status)
+    .bind(&p.frame_ancestors)
+    .bind(now_ms)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_revenue_share<'c>(
+    exec: impl Exec<'c>,
+    id: &str,
+    bps: i64,
+    brackets: Option<&str>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE organizations SET revenue_share_bps = $2, revenue_brackets = $3, \
+         updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(bps)
+    .bind(brackets)
+    .bind(now_ms)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Every organization, by name.
+pub async fn list<'c>(exec: impl Exec<'c>) -> Result<Vec<OrgRecord>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM organizations ORDER BY name, id"
+    ))
+    .fetch_all(exec)
+    .await?)
+}
+
+/// Locks the organization's row for the rest of the transaction (membership changes are
+/// serialised per organization, so two demotions cannot both pass the last-owner check).
+pub async fn lock<'c>(
+    exec: impl Exec<'c>,
+    id: &str,
+    for_update: &str,
+) -> Result<Option<OrgRecord>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM organizations WHERE id = $1{for_update}"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await?)
+}
+
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct MembershipRecord {
     pub org_id: String,
@@ -88,6 +186,19 @@ pub async fn upsert_member<'c>(
     .execute(exec)
     .await?;
     Ok(())
+}
+
+pub async fn remove_member<'c>(
+    exec: impl Exec<'c>,
+    org_id: &str,
+    user_id: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(exec)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn members<'c>(

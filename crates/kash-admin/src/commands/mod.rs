@@ -7,6 +7,8 @@ mod killswitch;
 mod ledger;
 mod markets;
 mod orgs;
+mod partners;
+mod threads;
 mod users;
 mod webhooks;
 
@@ -20,9 +22,15 @@ pub enum Command {
     /// Users: create, key caps.
     #[command(subcommand)]
     Users(users::UsersCmd),
-    /// Organizations: create, members, key caps.
+    /// Organizations: create, profile and status, revenue share, members, key caps.
     #[command(subcommand)]
     Orgs(orgs::OrgsCmd),
+    /// Partners of organizations.
+    #[command(subcommand)]
+    Partners(partners::PartnersCmd),
+    /// Threads of organizations.
+    #[command(subcommand)]
+    Threads(threads::ThreadsCmd),
     /// API keys: issue, list, update, revoke.
     #[command(subcommand, name = "api-keys")]
     ApiKeys(keys::KeysCmd),
@@ -64,6 +72,8 @@ pub async fn run(svc: &Services, command: Command, json: bool) -> CmdResult {
     match command {
         Command::Users(cmd) => users::run(svc, cmd, json).await,
         Command::Orgs(cmd) => orgs::run(svc, cmd, json).await,
+        Command::Partners(cmd) => partners::run(svc, cmd, json).await,
+        Command::Threads(cmd) => threads::run(svc, cmd, json).await,
         Command::ApiKeys(cmd) => keys::run(svc, cmd, json).await,
         Command::Audit(args) => audit::run(svc, args, json).await,
         Command::KillSwitch(cmd) => killswitch::run(svc, cmd, json).await,

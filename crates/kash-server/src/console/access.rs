@@ -3,6 +3,7 @@
 //! (403); someone outside the organization is told it does not exist (404), as `/v1` does for
 //! resources owned by someone else.
 
+use kash_core::org_roles::{self, OrgPermission, OrgRole};
 use kash_core::owner::Owner;
 use kash_core::tier::Tier;
 use kash_core::{ErrorCode, Problem};
@@ -43,8 +44,10 @@ fn personal(user: &UserRecord) -> ManagedOwner {
     }
 }
 
+/// Issuing, editing and revoking an organization's keys is a row of the permission table.
 fn may_manage(role: &str) -> bool {
-    matches!(role, "owner" | "admin")
+    role.parse::<OrgRole>()
+        .is_ok_and(|r| org_roles::allows(r, OrgPermission::ManageKeysAndBranding))
 }
 
 fn role_refusal(org: &str) -> ApiError {

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_keys;
+pub mod embeds;
 pub mod infra;
 pub mod markets;
 pub mod portfolio;
@@ -9,4 +10,7 @@ pub mod quotes;
 pub mod redemptions;
 pub mod traces;
 pub mod trades;
+pub mod organizations;
+pub mod public_orgs;
+pub mod public_threads;
 pub mod webhooks;
