@@ -29,9 +29,11 @@ fn kash(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> (i32, Strin
     }
     let mut child = cmd.spawn().expect("run kash");
     if let Some(mut input) = child.stdin.take() {
-        input
-            .write_all(stdin.unwrap_or("").as_bytes())
-            .expect("stdin");
+        // A usage error may end the process before it reads its input; that is not a failure.
+        match input.write_all(stdin.unwrap_or("").as_bytes()) {
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.expect("stdin"),
+        }
     }
     let out = child.wait_with_output().expect("kash ran");
     (
