@@ -15,7 +15,7 @@ use kash_store::trades::{self, TradeRecord};
 use kash_store::{accruals, idempotency, ledger, markets, positions, StoreError};
 use serde_json::{json, Map, Value};
 
-use super::accounts::owner_account;
+use super::accounts::owner_account_cached;
 use super::events::{self, trace_type};
 use super::order::{self, Order, Spec};
 use super::plan::{plan, Inputs, Limits};
@@ -331,14 +331,18 @@ async fn accept(
         }
     };
     let outcome = order.outcome_index as usize;
-    let holder = owner_account(conn, &key.owner, now).await?;
+    let holder = owner_account_cached(&svc.db, conn, &key.owner, now).await?;
     let balance = ledger::lock_balance(&mut *conn, &holder, svc.db.for_update()).await?;
-    let sellable =
-        match positions::get(&mut *conn, &holder, &market.id, order.outcome_index as i64).await? {
-            Some(p) => p.sellable()?,
-            None => Default::default(),
-        };
-    let daily_used = trades::daily_sum(&mut *conn, &key.id, now - 86_400_000, None).await?;
+    let position =
+        positions::get(&mut *conn, &holder, &market.id, order.outcome_index as i64).await?;
+    let sellable = match &position {
+        Some(p) => p.sellable()?,
+        None => Default::default(),
+    };
+    let daily_used = match order.spec {
+        Spec::Buy(_) => trades::daily_sum(&mut *conn, &key.id, now - 86_400_000, None).await?,
+        _ => 0,
+    };
     let limits = Limits::of(key, ceiling_atomic(svc.settings.max_trade_usdc));
     let planned = match plan(&Inputs {
         market_id: &market.id,
@@ -415,6 +419,7 @@ async fn accept(
         completed_at: None,
     };
     let chain_id = svc.settings.chain_id;
+    let deliverable = key.webhook_url.is_some() && key.is_active(now);
     if planned.gated {
         let token = random_token();
         trade.status = "pending_confirmation".into();
@@ -422,28 +427,45 @@ async fn accept(
         trade.confirm_token_enc = Some(svc.secrets.secret_box.seal(&token));
         trade.confirm_expires_at = Some(now + CONFIRMATION_WINDOW_MS);
         trades::insert(&mut *conn, &trade).await?;
-        events::trace(conn, &trade, trace_type::ACCEPTED, chain_id, None, now).await?;
-        events::trace(
+        events::traces(
             conn,
             &trade,
-            trace_type::CONFIRMATION_REQUIRED,
+            &[
+                (trace_type::ACCEPTED, None),
+                (trace_type::CONFIRMATION_REQUIRED, Some("high_value_trade")),
+            ],
             chain_id,
-            Some("high_value_trade"),
             now,
         )
         .await?;
-        events::webhook(conn, &trade, now).await?;
+        events::webhook(conn, &trade, Some(deliverable), now).await?;
         return Ok(Ok((trade, Some(token))));
     }
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let accrual = execute::apply(conn, &mut market, &mut trade, &planned, now, latency).await?;
+    let accrual = execute::apply(
+        &svc.db,
+        conn,
+        &mut market,
+        &mut trade,
+        &planned,
+        position,
+        now,
+        latency,
+    )
+    .await?;
     trades::insert(&mut *conn, &trade).await?;
     if let Some(a) = &accrual {
         accruals::insert(&mut *conn, a).await?;
     }
-    events::trace(conn, &trade, trace_type::ACCEPTED, chain_id, None, now).await?;
-    events::trace(conn, &trade, trace_type::EXECUTED, chain_id, None, now).await?;
-    events::webhook(conn, &trade, now).await?;
+    events::traces(
+        conn,
+        &trade,
+        &[(trace_type::ACCEPTED, None), (trace_type::EXECUTED, None)],
+        chain_id,
+        now,
+    )
+    .await?;
+    events::webhook(conn, &trade, Some(deliverable), now).await?;
     Ok(Ok((trade, None)))
 }
 
