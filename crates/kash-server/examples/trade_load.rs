@@ -108,6 +108,31 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         keys.push(key.key);
     }
+    if std::env::args().any(|a| a == "--direct") {
+        // The service alone, one caller, no HTTP: what one writer can do.
+        let record =
+            kash_store::keys::find_by_hash(svc.db.reader(), &svc.secrets.hasher.hash(&keys[0]))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("key"))?;
+        let caller = kash_service::trading::place::Caller {
+            key: &record,
+            api_version: "2026-08-19",
+        };
+        let body = json!({"marketId": market, "outcomeIndex": 0, "side": "buy", "amount": "1"})
+            .to_string();
+        let started = Instant::now();
+        let n = 2_000;
+        for _ in 0..n {
+            kash_service::trading::place::place(&svc, &caller, None, body.as_bytes()).await?;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        println!(
+            "direct: {n} trades in {elapsed:.2} s = {:.0}/s ({:.0} µs each)",
+            n as f64 / elapsed,
+            elapsed * 1e6 / n as f64
+        );
+        return Ok(());
+    }
     let state = app::build_state(svc.clone(), Arc::new(MemoryStore::new())).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let running = app::start(state, listener, Role::All).await?;

@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub request_timeout: Duration,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// Group commit of `POST /v1/trades`.
+    pub trades: kash_service::trading::batch::Batcher,
 }
 
 impl AppState {

@@ -109,6 +109,31 @@ async fn place_once(
     idempotency_key: Option<&str>,
     raw: &[u8],
 ) -> Result<Placed, ServiceError> {
+    let mut tx = svc.db.begin().await?;
+    let (placed, finish) = decide(svc, &mut tx, caller, idempotency_key, raw).await?;
+    if finish == Finish::Commit {
+        tx.commit().await?;
+    }
+    Ok(placed)
+}
+
+/// Whether a decision's writes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Commit,
+    /// Nothing to keep (a replay, or a refusal without an idempotency key to bind).
+    Rollback,
+}
+
+/// Everything `POST /v1/trades` decides, inside the caller's transaction. An `Err` writes
+/// nothing the caller may keep: roll back.
+pub async fn decide(
+    svc: &Services,
+    conn: &mut AnyConnection,
+    caller: &Caller<'_>,
+    idempotency_key: Option<&str>,
+    raw: &[u8],
+) -> Result<(Placed, Finish), ServiceError> {
     let started = Instant::now();
     let now = svc.now_ms();
     let parsed = order::parse(raw);
@@ -118,24 +143,25 @@ async fn place_once(
     };
     let owner_id = caller.key.owner.id();
     let key_hash = idempotency_key.map(order::key_hash);
-    let mut tx = svc.db.begin().await?;
     if let Some(h) = &key_hash {
-        if let Some(rec) = idempotency::claim(&mut tx, owner_id, h, ROUTE, &identity, now).await? {
-            drop(tx);
-            return replay(svc, rec, &identity, now).await;
+        if let Some(rec) = idempotency::claim(conn, owner_id, h, ROUTE, &identity, now).await? {
+            return Ok((
+                replay(svc, conn, rec, &identity, now).await?,
+                Finish::Rollback,
+            ));
         }
     }
     let kh = key_hash.as_deref();
     if let Ok(order) = &parsed {
         if let Some(crid) = &order.client_request_id {
-            if let Some(existing) = trades::by_client_request_id(&mut *tx, owner_id, crid).await? {
+            if let Some(existing) = trades::by_client_request_id(&mut *conn, owner_id, crid).await?
+            {
                 if existing.identity_hash == identity {
                     let out = current(svc, existing, 200, true);
                     if let Placed::Trade { trade, status, .. } = &out {
-                        remember(&mut tx, owner_id, kh, *status, None, Some(&trade.id)).await?;
+                        remember(conn, owner_id, kh, *status, None, Some(&trade.id)).await?;
                     }
-                    tx.commit().await?;
-                    return Ok(out);
+                    return Ok((out, Finish::Commit));
                 }
                 let problem = Problem::new(
                     ErrorCode::ClientRequestIdConflict,
@@ -145,7 +171,7 @@ async fn place_once(
                     ),
                 );
                 remember(
-                    &mut tx,
+                    conn,
                     owner_id,
                     kh,
                     problem.code.status(),
@@ -153,11 +179,13 @@ async fn place_once(
                     None,
                 )
                 .await?;
-                tx.commit().await?;
-                return Ok(Placed::Refused {
-                    problem,
-                    replay: false,
-                });
+                return Ok((
+                    Placed::Refused {
+                        problem,
+                        replay: false,
+                    },
+                    Finish::Commit,
+                ));
             }
         }
     }
@@ -165,22 +193,24 @@ async fn place_once(
         Ok(o) => o,
         Err(issues) => return Err(Problem::validation(issues).into()),
     };
-    match accept(svc, &mut tx, caller, &order, &identity, now, started).await? {
+    match accept(svc, conn, caller, &order, &identity, now, started).await? {
         Ok((trade, token)) => {
             let status = if token.is_some() { 202 } else { 201 };
-            remember(&mut tx, owner_id, kh, status, None, Some(&trade.id)).await?;
-            tx.commit().await?;
-            Ok(Placed::Trade {
-                trade: Box::new(trade),
-                status,
-                token,
-                replay: false,
-            })
+            remember(conn, owner_id, kh, status, None, Some(&trade.id)).await?;
+            Ok((
+                Placed::Trade {
+                    trade: Box::new(trade),
+                    status,
+                    token,
+                    replay: false,
+                },
+                Finish::Commit,
+            ))
         }
         Err(problem) => {
-            if key_hash.is_some() {
+            let finish = if key_hash.is_some() {
                 remember(
-                    &mut tx,
+                    conn,
                     owner_id,
                     kh,
                     problem.code.status(),
@@ -188,12 +218,17 @@ async fn place_once(
                     None,
                 )
                 .await?;
-                tx.commit().await?;
-            }
-            Ok(Placed::Refused {
-                problem,
-                replay: false,
-            })
+                Finish::Commit
+            } else {
+                Finish::Rollback
+            };
+            Ok((
+                Placed::Refused {
+                    problem,
+                    replay: false,
+                },
+                finish,
+            ))
         }
     }
 }
@@ -215,6 +250,7 @@ async fn remember(
 
 async fn replay(
     svc: &Services,
+    conn: &mut AnyConnection,
     rec: idempotency::IdempotencyRecord,
     identity: &str,
     now: i64,
@@ -239,11 +275,9 @@ async fn replay(
     }
     let original = u16::try_from(rec.status_code.unwrap_or(201)).unwrap_or(201);
     if let Some(trade_id) = &rec.trade_id {
-        let trade = trades::get(svc.db.reader(), trade_id)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("idempotent trade {trade_id} is missing"))
-            })?;
+        let trade = trades::get(&mut *conn, trade_id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("idempotent trade {trade_id} is missing"))
+        })?;
         return Ok(current(svc, trade, original, true));
     }
     match rec.response_body.as_deref().and_then(problem_from_json) {
