@@ -224,6 +224,7 @@ async fn recheck_and_execute(
         position,
         now,
         latency,
+        None,
     )
     .await?;
     trades::update(&mut *conn, t).await?;

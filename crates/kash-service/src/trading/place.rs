@@ -10,6 +10,7 @@ use kash_core::ids::{id_text, new_id};
 use kash_core::money::Usdc;
 use kash_core::{ErrorCode, Problem};
 use kash_store::keys::ApiKeyRecord;
+use kash_store::script::Script;
 use kash_store::sqlx::AnyConnection;
 use kash_store::trades::{self, TradeRecord};
 use kash_store::{accruals, idempotency, ledger, markets, positions, StoreError};
@@ -476,6 +477,8 @@ async fn accept(
         return Ok(Ok((trade, Some(token))));
     }
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    // Every write of the execution goes to the database as one script.
+    let mut script = Script::new();
     let accrual = execute::apply(
         &svc.db,
         conn,
@@ -485,21 +488,22 @@ async fn accept(
         position,
         now,
         latency,
+        Some(&mut script),
     )
     .await?;
-    trades::insert(&mut *conn, &trade).await?;
+    trades::insert_script(&mut script, &trade);
     if let Some(a) = &accrual {
-        accruals::insert(&mut *conn, a).await?;
+        accruals::insert_script(&mut script, a);
     }
-    events::traces(
-        conn,
+    events::traces_script(
+        &mut script,
         &trade,
         &[(trace_type::ACCEPTED, None), (trace_type::EXECUTED, None)],
         chain_id,
         now,
-    )
-    .await?;
-    events::webhook(conn, &trade, Some(deliverable), now).await?;
+    );
+    events::webhook_script(&mut script, &trade, deliverable, now);
+    script.run(conn).await?;
     Ok(Ok((trade, None)))
 }
 
