@@ -3,7 +3,6 @@
 
 use sqlx::{FromRow, Row};
 
-use crate::script::Script;
 use crate::{Exec, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -39,27 +38,6 @@ pub async fn insert<'c>(exec: impl Exec<'c>, a: &AccrualRecord) -> Result<(), St
     .execute(exec)
     .await?;
     Ok(())
-}
-
-/// [`insert`] as a statement of a [`Script`].
-pub fn insert_script(script: &mut Script, a: &AccrualRecord) {
-    script.push(
-        "INSERT INTO revenue_accruals (trade_id, organization_id, market_id, partner_id, channel, \
-         fee_atomic, share_bps, share_atomic, accrued_at, settled_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            (&a.trade_id).into(),
-            (&a.organization_id).into(),
-            (&a.market_id).into(),
-            (&a.partner_id).into(),
-            (&a.channel).into(),
-            a.fee_atomic.into(),
-            a.share_bps.into(),
-            a.share_atomic.into(),
-            a.accrued_at.into(),
-            a.settled_at.into(),
-        ],
-    );
 }
 
 pub async fn of_trade<'c>(

@@ -8,7 +8,6 @@
 
 use sqlx::{AnyConnection, FromRow, Row};
 
-use crate::script::{Lit, Script};
 use crate::{Exec, StoreError};
 
 /// Account kinds, as stored.
@@ -148,9 +147,8 @@ pub struct Posting<'a> {
     pub entries: Vec<(String, i64)>,
 }
 
-/// The net, non-zero entries of a posting in account-id order; an error when they do not sum
-/// to zero.
-fn net_entries(posting: &Posting<'_>) -> Result<Vec<(String, i64)>, StoreError> {
+/// Records a posting and applies it to the balances; returns its ledger sequence number.
+pub async fn post(conn: &mut AnyConnection, posting: &Posting<'_>) -> Result<i64, StoreError> {
     let mut entries: Vec<(String, i64)> = Vec::new();
     for (account, amount) in &posting.entries {
         match entries.iter_mut().find(|(a, _)| a == account) {
@@ -174,39 +172,6 @@ fn net_entries(posting: &Posting<'_>) -> Result<Vec<(String, i64)>, StoreError> 
             posting.id, entries
         )));
     }
-    Ok(entries)
-}
-
-/// [`post`] as statements of a [`Script`] (the sequence number is then read by whoever needs
-/// it, e.g. with a subquery on the transaction id).
-pub fn post_script(script: &mut Script, posting: &Posting<'_>) -> Result<(), StoreError> {
-    let entries = net_entries(posting)?;
-    script.push(
-        "INSERT INTO ledger_transactions (id, kind, reference_id, memo, created_at) VALUES (?, ?, ?, ?, ?)",
-        &[
-            posting.id.into(),
-            posting.kind.into(),
-            posting.reference_id.map(Lit::Text).unwrap_or(Lit::Null),
-            posting.memo.map(Lit::Text).unwrap_or(Lit::Null),
-            posting.created_at.into(),
-        ],
-    );
-    for (account, amount) in &entries {
-        script.push(
-            "INSERT INTO ledger_entries (transaction_id, account_id, amount_atomic) VALUES (?, ?, ?)",
-            &[posting.id.into(), account.into(), (*amount).into()],
-        );
-        script.push(
-            "UPDATE ledger_accounts SET balance_atomic = balance_atomic + ? WHERE id = ?",
-            &[(*amount).into(), account.into()],
-        );
-    }
-    Ok(())
-}
-
-/// Records a posting and applies it to the balances; returns its ledger sequence number.
-pub async fn post(conn: &mut AnyConnection, posting: &Posting<'_>) -> Result<i64, StoreError> {
-    let entries = net_entries(posting)?;
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO ledger_transactions (id, kind, reference_id, memo, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING seq",

@@ -16,7 +16,6 @@ pub mod outbox;
 pub mod owners;
 pub mod positions;
 pub mod redemptions;
-pub mod script;
 pub mod sessions;
 pub mod trades;
 pub mod usage;

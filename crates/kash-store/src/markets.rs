@@ -6,7 +6,6 @@ use kash_core::money::Usdc;
 use ruint::aliases::U256;
 use sqlx::FromRow;
 
-use crate::script::Script;
 use crate::{Exec, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -258,34 +257,6 @@ pub async fn save_state<'c>(
     .bind(&m.id)
     .execute(exec)
     .await?;
-    Ok(())
-}
-
-/// The trade path's part of [`save_state`] as a statement of a [`Script`]: supplies, reserve,
-/// aggregate, balance, volume and trade count of an open market.
-pub fn save_trade_script(
-    script: &mut Script,
-    m: &MarketRecord,
-    state: &MarketState,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    let supplies = wads_json(&state.supplies);
-    let reserve = state.reserve.to_string();
-    let aggregate = state.a.to_string();
-    script.push(
-        "UPDATE markets SET supplies = ?, reserve = ?, aggregate = ?, balance_atomic = ?, \
-         volume_atomic = ?, trade_count = ?, updated_at = ? WHERE id = ?",
-        &[
-            (&supplies).into(),
-            (&reserve).into(),
-            (&aggregate).into(),
-            atomic_i64(state.balance)?.into(),
-            m.volume_atomic.into(),
-            m.trade_count.into(),
-            now_ms.into(),
-            (&m.id).into(),
-        ],
-    );
     Ok(())
 }
 

@@ -4,7 +4,6 @@
 
 use serde_json::{json, Value};
 
-use crate::script::{Lit, Script};
 use crate::{Exec, StoreError};
 
 /// One event to record.
@@ -52,23 +51,4 @@ pub async fn insert_event<'c>(exec: impl Exec<'c>, ev: &NewEvent<'_>) -> Result<
     .execute(exec)
     .await?;
     Ok(())
-}
-
-/// [`insert_event`] as a statement of a [`Script`].
-pub fn insert_event_script(script: &mut Script, ev: &NewEvent<'_>) {
-    let body = envelope(ev).to_string();
-    script.push(
-        "INSERT INTO webhook_events (id, api_key_id, event_type, api_version, trade_id, body, \
-         created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            ev.id.into(),
-            ev.api_key_id.into(),
-            ev.event_type.into(),
-            ev.api_version.into(),
-            ev.trade_id.map(Lit::Text).unwrap_or(Lit::Null),
-            (&body).into(),
-            ev.created_at_ms.into(),
-            if ev.deliverable { "pending" } else { "none" }.into(),
-        ],
-    );
 }

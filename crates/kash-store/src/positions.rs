@@ -4,7 +4,6 @@
 use ruint::aliases::U256;
 use sqlx::FromRow;
 
-use crate::script::Script;
 use crate::{Exec, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -103,34 +102,6 @@ pub async fn save<'c>(exec: impl Exec<'c>, p: &PositionRecord) -> Result<(), Sto
     .execute(exec)
     .await?;
     Ok(())
-}
-
-/// [`save`] as a statement of a [`Script`].
-pub fn save_script(script: &mut Script, p: &PositionRecord) {
-    script.push(
-        &format!(
-            "INSERT INTO positions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (holder_account_id, market_id, outcome_index) DO UPDATE SET \
-             shares = excluded.shares, locked_shares = excluded.locked_shares, \
-             cost_basis_atomic = excluded.cost_basis_atomic, \
-             realized_pnl_atomic = excluded.realized_pnl_atomic, trade_count = excluded.trade_count, \
-             first_trade_at = excluded.first_trade_at, last_trade_at = excluded.last_trade_at, \
-             updated_at = excluded.updated_at"
-        ),
-        &[
-            (&p.holder_account_id).into(),
-            (&p.market_id).into(),
-            p.outcome_index.into(),
-            (&p.shares).into(),
-            (&p.locked_shares).into(),
-            p.cost_basis_atomic.into(),
-            p.realized_pnl_atomic.into(),
-            p.trade_count.into(),
-            p.first_trade_at.into(),
-            p.last_trade_at.into(),
-            p.updated_at.into(),
-        ],
-    );
 }
 
 /// Every holding in a market (settlement, ledger check).

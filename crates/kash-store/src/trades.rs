@@ -2,7 +2,6 @@
 
 use sqlx::{FromRow, Row};
 
-use crate::script::{Lit, Script};
 use crate::{Exec, StoreError};
 
 /// Statuses whose buys count toward the rolling daily cap (`api.md` §4).
@@ -122,84 +121,6 @@ pub async fn insert<'c>(exec: impl Exec<'c>, t: &TradeRecord) -> Result<(), Stor
     .execute(exec)
     .await?;
     Ok(())
-}
-
-/// [`insert`] as a statement of a [`Script`]; `block_number` is read from the trade's ledger
-/// transaction in the same script.
-pub fn insert_script(script: &mut Script, t: &TradeRecord) {
-    let lits: Vec<Lit<'_>> = vec![
-        (&t.id).into(),
-        (&t.owner_id).into(),
-        (&t.holder_account_id).into(),
-        (&t.api_key_id).into(),
-        (&t.market_id).into(),
-        t.outcome_index.into(),
-        (&t.side).into(),
-        (&t.sell_mode).into(),
-        (&t.amount).into(),
-        t.measure_atomic.into(),
-        t.daily_atomic.into(),
-        (&t.tokens_requested).into(),
-        t.close_position.into(),
-        (&t.status).into(),
-        (&t.correlation_id).into(),
-        (&t.client_request_id).into(),
-        (&t.identity_hash).into(),
-        (&t.ledger_tx_id).into(),
-        (&t.ledger_tx_id).into(),
-        (&t.tokens_out).into(),
-        (&t.tokens_in).into(),
-        t.usdc_out_atomic.into(),
-        t.protocol_fee_atomic.into(),
-        (&t.price_after).into(),
-        t.probability_after_micro.into(),
-        t.log_index.into(),
-        (&t.error_code).into(),
-        (&t.error_message).into(),
-        (&t.metadata).into(),
-        (&t.channel).into(),
-        (&t.api_version).into(),
-        (&t.confirm_token_hash).into(),
-        (&t.confirm_token_enc).into(),
-        t.confirm_expires_at.into(),
-        t.confirmed_at.into(),
-        t.latency_ms.into(),
-        t.created_at.into(),
-        t.updated_at.into(),
-        t.completed_at.into(),
-    ];
-    script.push(
-        &format!(
-            "INSERT INTO trades ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-             ?, ?, ?, (SELECT seq FROM ledger_transactions WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, \
-             ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ),
-        &lits,
-    );
-}
-
-/// [`add_events`] as statements of a [`Script`].
-pub fn add_events_script(
-    script: &mut Script,
-    correlation_id: &str,
-    trade_id: &str,
-    events: &[(&str, serde_json::Value)],
-    occurred_at: i64,
-) {
-    for (event_type, data) in events {
-        let data = data.to_string();
-        script.push(
-            "INSERT INTO trade_events (correlation_id, trade_id, event_type, data, occurred_at) \
-             VALUES (?, ?, ?, ?, ?)",
-            &[
-                correlation_id.into(),
-                trade_id.into(),
-                (*event_type).into(),
-                (&data).into(),
-                occurred_at.into(),
-            ],
-        );
-    }
 }
 
 /// Writes every column that changes after acceptance.

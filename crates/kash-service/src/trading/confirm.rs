@@ -224,7 +224,6 @@ async fn recheck_and_execute(
         position,
         now,
         latency,
-        None,
     )
     .await?;
     trades::update(&mut *conn, t).await?;

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use kash_core::ids::{id_text, new_id};
 use kash_core::money::Usdc;
 use kash_core::time::{from_unix_ms, rfc3339_ms};
-use kash_store::outbox::{insert_event, insert_event_script, NewEvent};
-use kash_store::script::Script;
+use kash_store::outbox::{insert_event, NewEvent};
 use kash_store::sqlx::AnyConnection;
 use kash_store::trades::{self, TradeRecord};
 use kash_store::{keys, StoreError};
@@ -108,42 +107,6 @@ pub async fn webhook(
         },
     )
     .await
-}
-
-/// [`webhook`] as a statement of a [`Script`], for a key whose webhook state is known.
-pub fn webhook_script(script: &mut Script, t: &TradeRecord, deliverable: bool, now_ms: i64) {
-    let Some(event_type) = webhook_type(&t.status) else {
-        return;
-    };
-    let id = id_text(&new_id());
-    insert_event_script(
-        script,
-        &NewEvent {
-            id: &id,
-            api_key_id: &t.api_key_id,
-            event_type,
-            api_version: &t.api_version,
-            trade_id: Some(&t.id),
-            data: webhook_data(t),
-            created_at_ms: now_ms,
-            deliverable,
-        },
-    );
-}
-
-/// [`traces`] as statements of a [`Script`].
-pub fn traces_script(
-    script: &mut Script,
-    t: &TradeRecord,
-    events: &[(&str, Option<&str>)],
-    chain_id: u64,
-    now_ms: i64,
-) {
-    let rows: Vec<(&str, Value)> = events
-        .iter()
-        .map(|(event_type, reason)| (*event_type, trace_data(t, event_type, chain_id, *reason)))
-        .collect();
-    trades::add_events_script(script, &t.correlation_id, &t.id, &rows, now_ms);
 }
 
 /// Trace event types (CloudEvents-style).

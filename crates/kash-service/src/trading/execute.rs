@@ -10,7 +10,6 @@ use kash_store::accruals::AccrualRecord;
 use kash_store::ledger::{self, kind, Posting, PLATFORM};
 use kash_store::markets::{self, MarketRecord};
 use kash_store::positions::{self, PositionRecord};
-use kash_store::script::Script;
 use kash_store::sqlx::AnyConnection;
 use kash_store::trades::TradeRecord;
 use kash_store::{orgs, Db, StoreError};
@@ -65,7 +64,6 @@ pub async fn apply(
     position: Option<PositionRecord>,
     now_ms: i64,
     latency_ms: i64,
-    mut script: Option<&mut Script>,
 ) -> Result<Option<AccrualRecord>, StoreError> {
     let market_account =
         ledger::committed_account(db, conn, kind::MARKET, &market.id, now_ms).await?;
@@ -102,24 +100,18 @@ pub async fn apply(
         None => entries.push((fees.clone(), fee_i)),
     }
     let tx_id = id_text(&new_id());
-    let posting = Posting {
-        id: &tx_id,
-        kind: "trade",
-        reference_id: Some(&trade.id),
-        memo: None,
-        created_at: now_ms,
-        entries,
-    };
-    // (No borrow of `script` may live across an await: the future must stay `Send`.)
-    let scripted = script.is_some();
-    let seq = if scripted {
-        if let Some(script) = script.as_deref_mut() {
-            ledger::post_script(script, &posting)?;
-        }
-        None
-    } else {
-        Some(ledger::post(conn, &posting).await?)
-    };
+    let seq = ledger::post(
+        conn,
+        &Posting {
+            id: &tx_id,
+            kind: "trade",
+            reference_id: Some(&trade.id),
+            memo: None,
+            created_at: now_ms,
+            entries,
+        },
+    )
+    .await?;
 
     let mut pos =
         position.unwrap_or_else(|| PositionRecord::empty(&holder, &market.id, outcome, now_ms));
@@ -158,17 +150,11 @@ pub async fn apply(
     pos.first_trade_at = pos.first_trade_at.or(Some(now_ms));
     pos.last_trade_at = Some(now_ms);
     pos.updated_at = now_ms;
+    positions::save(&mut *conn, &pos).await?;
+
     let after = planned.fill.state_after();
     market.trade_count += 1;
-    if scripted {
-        if let Some(script) = script.as_deref_mut() {
-            positions::save_script(script, &pos);
-            markets::save_trade_script(script, market, after, now_ms)?;
-        }
-    } else {
-        positions::save(&mut *conn, &pos).await?;
-        markets::save_state(&mut *conn, market, after, now_ms).await?;
-    }
+    markets::save_state(&mut *conn, market, after, now_ms).await?;
     market.balance_atomic = signed(after.balance)?;
     market.supplies = markets::wads_json(&after.supplies);
     market.reserve = after.reserve.to_string();
@@ -183,7 +169,7 @@ pub async fn apply(
     }
     trade.status = "completed".into();
     trade.ledger_tx_id = Some(tx_id);
-    trade.block_number = seq;
+    trade.block_number = Some(seq);
     trade.log_index = Some(0);
     trade.completed_at = Some(now_ms);
     trade.updated_at = now_ms;

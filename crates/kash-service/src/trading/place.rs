@@ -10,7 +10,6 @@ use kash_core::ids::{id_text, new_id};
 use kash_core::money::Usdc;
 use kash_core::{ErrorCode, Problem};
 use kash_store::keys::ApiKeyRecord;
-use kash_store::script::Script;
 use kash_store::sqlx::AnyConnection;
 use kash_store::trades::{self, TradeRecord};
 use kash_store::{accruals, idempotency, ledger, markets, positions, StoreError};
@@ -477,8 +476,6 @@ async fn accept(
         return Ok(Ok((trade, Some(token))));
     }
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    // Every write of the execution goes to the database as one script.
-    let mut script = Script::new();
     let accrual = execute::apply(
         &svc.db,
         conn,
@@ -488,22 +485,21 @@ async fn accept(
         position,
         now,
         latency,
-        Some(&mut script),
     )
     .await?;
-    trades::insert_script(&mut script, &trade);
+    trades::insert(&mut *conn, &trade).await?;
     if let Some(a) = &accrual {
-        accruals::insert_script(&mut script, a);
+        accruals::insert(&mut *conn, a).await?;
     }
-    events::traces_script(
-        &mut script,
+    events::traces(
+        conn,
         &trade,
         &[(trace_type::ACCEPTED, None), (trace_type::EXECUTED, None)],
         chain_id,
         now,
-    );
-    events::webhook_script(&mut script, &trade, deliverable, now);
-    script.run(conn).await?;
+    )
+    .await?;
+    events::webhook(conn, &trade, Some(deliverable), now).await?;
     Ok(Ok((trade, None)))
 }
 
