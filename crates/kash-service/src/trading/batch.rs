@@ -109,6 +109,44 @@ async fn exec(conn: &mut AnyConnection, sql: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// PostgreSQL: takes the batch's key and market row locks up front, each set in id order, so
+/// a batch never holds one of them while waiting for another that a concurrent transaction
+/// (another instance's batch, the usage flush, which also goes in id order) holds.
+async fn prelock(conn: &mut AnyConnection, jobs: &[Job]) -> Result<(), ServiceError> {
+    let mut keys: Vec<&str> = jobs.iter().map(|j| j.key.id.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut markets: Vec<String> = jobs
+        .iter()
+        .filter_map(|j| {
+            let v: serde_json::Value = serde_json::from_slice(&j.raw).ok()?;
+            let id = kash_core::ids::parse_uuid(v.get("marketId")?.as_str()?)?;
+            Some(kash_core::ids::id_text(&id))
+        })
+        .collect();
+    markets.sort_unstable();
+    markets.dedup();
+    for (table, ids) in [
+        ("api_keys", keys),
+        ("markets", markets.iter().map(String::as_str).collect()),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn run(svc: &Services, jobs: Vec<Job>) {
     if jobs.len() == 1 {
         for job in jobs {
@@ -127,6 +165,14 @@ async fn run(svc: &Services, jobs: Vec<Job>) {
             return;
         }
     };
+    if svc.db.backend() == kash_store::Backend::Postgres && prelock(&mut tx, &jobs).await.is_err() {
+        drop(tx);
+        for job in jobs {
+            let result = alone(svc, &job).await;
+            let _ = job.reply.send(result);
+        }
+        return;
+    }
     // Per job: its answer, or None to retry it alone after the batch.
     let mut answers: Vec<Option<Result<Placed, ServiceError>>> = Vec::with_capacity(jobs.len());
     for job in &jobs {
