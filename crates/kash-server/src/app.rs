@@ -131,7 +131,7 @@ pub async fn build_state(svc: Services, store: Arc<dyn LimiterStore>) -> anyhow:
     let kill_switches = KillSwitches::default();
     kill_switches.refresh(&svc.db).await?;
     let mut state = AppState {
-        svc,
+        svc: svc.clone(),
         limiter: Arc::new(Breaker::new(store)),
         kill_switches,
         usage: Arc::new(UsageRecorder::default()),
@@ -141,6 +141,7 @@ pub async fn build_state(svc: Services, store: Arc<dyn LimiterStore>) -> anyhow:
         embeds: Arc::default(),
         embed_targets: Arc::default(),
         embed_viewers: Arc::default(),
+        trades: kash_service::trading::batch::Batcher::start(svc.clone()),
     };
     let mut doc = routers(&state).doc;
     doc.merge(infra_doc_only());

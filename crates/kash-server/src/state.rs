@@ -27,6 +27,8 @@ pub struct AppState {
     pub embeds: Arc<EmbedTracker>,
     pub embed_targets: Arc<Targets>,
     pub embed_viewers: Arc<ViewerHasher>,
+    /// Group commit of `POST /v1/trades`.
+    pub trades: kash_service::trading::batch::Batcher,
 }
 
 impl AppState {

@@ -62,7 +62,10 @@ impl UsageRecorder {
             for ((key, metric, bucket), delta) in &taken.counts {
                 usage::add(&mut *tx, key, metric, *bucket, *delta).await?;
             }
-            for (key, at) in &taken.last_used {
+            // In key-id order: trade batches lock keys in that order too (no deadlock).
+            let mut touched: Vec<_> = taken.last_used.iter().collect();
+            touched.sort();
+            for (key, at) in touched {
                 keys::touch_last_used(&mut *tx, key, *at).await?;
             }
             tx.commit().await?;

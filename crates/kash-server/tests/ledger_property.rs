@@ -156,7 +156,7 @@ async fn random_sequences_keep_the_books(backend: Backend) {
                 markets::cancel(&app.svc, &m, false, "prop").await.unwrap();
                 for (user, _) in &traders {
                     for k in 0..n as i64 {
-                        let _ = settle::redeem(&app.svc, &Owner::User(user.clone()), &m, k)
+                        let _ = settle::redeem(&app.svc, &Owner::User(user.clone()), &m, k, None)
                             .await
                             .unwrap();
                     }

@@ -370,15 +370,23 @@ async fn portfolio_settlement_and_cancellation(backend: Backend) {
     assert_eq!(body["_meta"]["idempotent"], true);
     let resp = post(&app, &key, "/v1/trades", &buy_body(&m2, 0, "1")).await;
     expect_problem(resp, 409, "MARKET_NOT_TRADEABLE").await;
-    // Refund of the cancelled holding at the snapshot price.
-    let resp = post(
+    // Refund of the cancelled holding at the snapshot price (under an Idempotency-Key).
+    let claim = json!({"marketId": m2, "outcomeIndex": 1});
+    let resp = post_with(&app, &key, "/v1/redemptions", &claim, "redeem-1").await;
+    assert_eq!(resp.status(), 201);
+    let replayed = post_with(&app, &key, "/v1/redemptions", &claim, "redeem-1").await;
+    assert_eq!(replayed.status(), 200);
+    let replayed: serde_json::Value = replayed.json().await.unwrap();
+    assert_eq!(replayed["_meta"]["idempotent"], true);
+    let other = post_with(
         &app,
         &key,
         "/v1/redemptions",
-        &json!({"marketId": m2, "outcomeIndex": 1}),
+        &json!({"marketId": m2, "outcomeIndex": 0}),
+        "redeem-1",
     )
     .await;
-    assert_eq!(resp.status(), 201);
+    expect_problem(other, 409, "IDEMPOTENCY_KEY_CONFLICT").await;
     let red: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(red["redemption"]["kind"], "cancelled");
     assert_eq!(red["redemption"]["sharesWad"], t2["tokensOut"]);
@@ -392,6 +400,7 @@ async fn portfolio_settlement_and_cancellation(backend: Backend) {
     assert_eq!(again.status(), 200);
     let again: serde_json::Value = again.json().await.unwrap();
     assert_eq!(again["_meta"]["idempotent"], true);
+    assert_eq!(replayed["redemption"]["id"], red["redemption"]["id"]);
     assert_eq!(again["redemption"]["id"], red["redemption"]["id"]);
     // Never held: not claimable.
     let resp = post(

@@ -2,8 +2,10 @@
 //! (`$1` placeholders, `ON CONFLICT`, `RETURNING`) and run through sqlx's `Any` driver; the few
 //! places where the engines differ ask [`Db::backend`].
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -41,7 +43,13 @@ pub struct Db {
     backend: Backend,
     writer: AnyPool,
     reader: AnyPool,
+    /// Ledger account ids by `(kind, owner)`: immutable once committed, so the hot trade path
+    /// need not look them up again (see `ledger::committed_account`).
+    accounts: AccountCache,
 }
+
+/// Committed ledger account ids by `(kind, owner id)`.
+pub type AccountCache = Arc<Mutex<HashMap<(String, String), String>>>;
 
 /// Pool sizing; the defaults suit one server instance on a small machine.
 #[derive(Debug, Clone)]
@@ -126,6 +134,7 @@ impl Db {
             backend: Backend::Sqlite,
             writer,
             reader,
+            accounts: AccountCache::default(),
         })
     }
 
@@ -140,6 +149,7 @@ impl Db {
             backend: Backend::Postgres,
             writer: shared.clone(),
             reader: shared,
+            accounts: AccountCache::default(),
         })
     }
 
@@ -169,6 +179,11 @@ impl Db {
     /// The writer pool, for a single self-contained statement (autocommit).
     pub fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Ledger account ids known to be committed.
+    pub fn account_cache(&self) -> &AccountCache {
+        &self.accounts
     }
 
     /// The pool for reads that need no transaction.

@@ -60,6 +60,39 @@ pub async fn ensure_account(
         .ok_or_else(|| StoreError::Corrupt(format!("ledger account {kind}:{owner_id} vanished")))
 }
 
+/// The account of `(kind, owner)` through the per-database cache of committed ids (the trade
+/// path). A miss reads in `conn`'s transaction and caches what it finds; a missing account is
+/// created there and not cached (that transaction may still roll back).
+///
+/// Precondition: the transaction has not created this account itself before the call (so a
+/// row it finds is committed). The trade, confirm and settlement paths satisfy it: they
+/// create no account before looking one up. The lookup deliberately stays on `conn`: a second
+/// connection per transaction could exhaust a shared pool and deadlock.
+pub async fn committed_account(
+    db: &crate::Db,
+    conn: &mut AnyConnection,
+    kind: &str,
+    owner_id: &str,
+    now_ms: i64,
+) -> Result<String, StoreError> {
+    let key = (kind.to_string(), owner_id.to_string());
+    if let Some(id) = db
+        .account_cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&key).cloned())
+    {
+        return Ok(id);
+    }
+    if let Some(id) = account_id(&mut *conn, kind, owner_id).await? {
+        if let Ok(mut cache) = db.account_cache().lock() {
+            cache.insert(key, id.clone());
+        }
+        return Ok(id);
+    }
+    ensure_account(conn, kind, owner_id, now_ms).await
+}
+
 pub async fn account_id<'c>(
     exec: impl Exec<'c>,
     kind: &str,

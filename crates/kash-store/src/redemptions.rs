@@ -62,3 +62,15 @@ pub async fn find<'c>(
     .fetch_optional(exec)
     .await?)
 }
+
+pub async fn get<'c>(
+    exec: impl Exec<'c>,
+    id: &str,
+) -> Result<Option<RedemptionRecord>, StoreError> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM redemptions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(exec)
+            .await?,
+    )
+}

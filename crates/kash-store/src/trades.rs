@@ -380,6 +380,37 @@ pub async fn add_event<'c>(
     Ok(())
 }
 
+/// Appends several timeline entries of one trade in one statement, in order.
+pub async fn add_events<'c>(
+    exec: impl Exec<'c>,
+    correlation_id: &str,
+    trade_id: &str,
+    events: &[(&str, serde_json::Value)],
+    occurred_at: i64,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO trade_events (correlation_id, trade_id, event_type, data, occurred_at) VALUES ",
+    );
+    for i in 0..events.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("($1, $2, ${}, ${}, $3)", 2 * i + 4, 2 * i + 5));
+    }
+    let mut q = sqlx::query(&sql)
+        .bind(correlation_id)
+        .bind(trade_id)
+        .bind(occurred_at);
+    for (event_type, data) in events {
+        q = q.bind(*event_type).bind(data.to_string());
+    }
+    q.execute(exec).await?;
+    Ok(())
+}
+
 pub async fn events_of<'c>(
     exec: impl Exec<'c>,
     correlation_id: &str,

@@ -109,8 +109,17 @@ impl Marks<'_> {
     }
 }
 
+/// The caller's USDC account: read from committed data; created only for an owner that
+/// predates its account (the writer is not taken for a read).
 async fn holder(state: &AppState, ctx: &Ctx) -> ApiResult<String> {
     let key = &ctx.caller()?.key;
+    let kind = match key.owner {
+        kash_core::owner::Owner::User(_) => ledger::kind::USER,
+        kash_core::owner::Owner::Org(_) => ledger::kind::ORG,
+    };
+    if let Some(id) = ledger::account_id(state.svc.db.reader(), kind, key.owner.id()).await? {
+        return Ok(id);
+    }
     let mut conn = state
         .svc
         .db

@@ -64,6 +64,7 @@ impl From<&RedemptionRecord> for RedemptionView {
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     body: axum::Extension<RawBody>,
 ) -> ApiResult<Response> {
     let key = &ctx.caller()?.key;
@@ -94,7 +95,8 @@ pub async fn create(
         return Err(Problem::validation(issues).into());
     };
     let outcome = i64::try_from(outcome).unwrap_or(i64::MAX);
-    let done = settle::redeem(&state.svc, &key.owner, &market, outcome).await?;
+    let idem = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let done = settle::redeem(&state.svc, &key.owner, &market, outcome, idem).await?;
     let redeemed = done.map_err(crate::http::problem::ApiError::from)?;
     let mut meta = ctx.meta();
     meta.idempotent = Some(!redeemed.created);

@@ -11,7 +11,7 @@ use kash_core::ids::{id_text, parse_uuid};
 use kash_core::time::{from_unix_ms, rfc3339_ms};
 use kash_core::{Issue, Problem};
 use kash_service::trading::confirm::{self, Confirmed};
-use kash_service::trading::place::{self, Caller, Placed};
+use kash_service::trading::place::Placed;
 use kash_service::trading::{chain, events};
 use kash_store::trades::{self as store, OwnerFilter, TradeRecord};
 use kash_store::{keys, webhooks};
@@ -236,16 +236,16 @@ pub async fn create(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let placed = place::place(
-        &state.svc,
-        &Caller {
-            key: &authed.key,
-            api_version: authed.version,
-        },
-        idem.as_deref(),
-        &body.0 .0,
-    )
-    .await?;
+    let placed = state
+        .trades
+        .place(
+            &state.svc,
+            authed.key.clone(),
+            authed.version,
+            idem.as_deref(),
+            &body.0 .0,
+        )
+        .await?;
     match placed {
         Placed::Refused { problem, replay } => Ok(replay_marked(
             ApiError::from(problem).into_response(),

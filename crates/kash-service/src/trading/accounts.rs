@@ -30,6 +30,20 @@ pub async fn owner_account(
     ledger::ensure_account(conn, k, owner.id(), now_ms).await
 }
 
+/// [`owner_account`] through the committed-id cache (the trade path).
+pub async fn owner_account_cached(
+    db: &kash_store::Db,
+    conn: &mut AnyConnection,
+    owner: &Owner,
+    now_ms: i64,
+) -> Result<String, StoreError> {
+    let k = match owner {
+        Owner::User(_) => kind::USER,
+        Owner::Org(_) => kind::ORG,
+    };
+    ledger::committed_account(db, conn, k, owner.id(), now_ms).await
+}
+
 pub async fn holder_account(
     conn: &mut AnyConnection,
     holder: &Holder,

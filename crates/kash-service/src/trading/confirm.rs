@@ -68,7 +68,7 @@ pub async fn end(
         trace_type::REJECTED
     };
     events::trace(conn, t, trace, svc.settings.chain_id, Some(code), now).await?;
-    events::webhook(conn, t, now).await
+    events::webhook(conn, t, None, now).await
 }
 
 pub async fn confirm(
@@ -188,14 +188,14 @@ async fn recheck_and_execute(
     let spec = spec_of(t)?;
     let balance =
         ledger::lock_balance(&mut *conn, &t.holder_account_id, svc.db.for_update()).await?;
-    let sellable = match positions::get(
+    let position = positions::get(
         &mut *conn,
         &t.holder_account_id,
         &t.market_id,
         t.outcome_index,
     )
-    .await?
-    {
+    .await?;
+    let sellable = match &position {
         Some(p) => p.sellable()?,
         None => Default::default(),
     };
@@ -215,13 +215,23 @@ async fn recheck_and_execute(
         Err(p) => return Ok(Err(p)),
     };
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let accrual = execute::apply(conn, &mut market, t, &planned, now, latency).await?;
+    let accrual = execute::apply(
+        &svc.db,
+        conn,
+        &mut market,
+        t,
+        &planned,
+        position,
+        now,
+        latency,
+    )
+    .await?;
     trades::update(&mut *conn, t).await?;
     if let Some(a) = &accrual {
         accruals::insert(&mut *conn, a).await?;
     }
     events::trace(conn, t, trace_type::EXECUTED, chain_id, None, now).await?;
-    events::webhook(conn, t, now).await?;
+    events::webhook(conn, t, None, now).await?;
     Ok(Ok(()))
 }
 

@@ -80,14 +80,18 @@ fn webhook_type(status: &str) -> Option<&'static str> {
 pub async fn webhook(
     conn: &mut AnyConnection,
     t: &TradeRecord,
+    deliverable: Option<bool>,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let Some(event_type) = webhook_type(&t.status) else {
         return Ok(());
     };
-    let deliverable = keys::get(&mut *conn, &t.api_key_id)
-        .await?
-        .is_some_and(|k| k.webhook_url.is_some() && k.is_active(now_ms));
+    let deliverable = match deliverable {
+        Some(d) => d,
+        None => keys::get(&mut *conn, &t.api_key_id)
+            .await?
+            .is_some_and(|k| k.webhook_url.is_some() && k.is_active(now_ms)),
+    };
     let id = id_text(&new_id());
     insert_event(
         &mut *conn,
@@ -126,6 +130,25 @@ pub async fn trace(
     reason: Option<&str>,
     now_ms: i64,
 ) -> Result<(), StoreError> {
+    traces(conn, t, &[(event_type, reason)], chain_id, now_ms).await
+}
+
+/// Appends several trace events in one statement, in order.
+pub async fn traces(
+    conn: &mut AnyConnection,
+    t: &TradeRecord,
+    events: &[(&str, Option<&str>)],
+    chain_id: u64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let rows: Vec<(&str, Value)> = events
+        .iter()
+        .map(|(event_type, reason)| (*event_type, trace_data(t, event_type, chain_id, *reason)))
+        .collect();
+    trades::add_events(&mut *conn, &t.correlation_id, &t.id, &rows, now_ms).await
+}
+
+fn trace_data(t: &TradeRecord, event_type: &str, chain_id: u64, reason: Option<&str>) -> Value {
     let mut data = Map::new();
     data.insert("tradeId".into(), json!(t.id));
     data.insert("marketId".into(), json!(t.market_id));
@@ -151,15 +174,7 @@ pub async fn trace(
     if let Some(r) = reason {
         data.insert("reason".into(), json!(r));
     }
-    trades::add_event(
-        &mut *conn,
-        &t.correlation_id,
-        &t.id,
-        event_type,
-        &Value::Object(data),
-        now_ms,
-    )
-    .await
+    Value::Object(data)
 }
 
 /// Atomic USDC as a non-negative amount.

@@ -7,15 +7,15 @@ use kash_core::ids::{id_text, new_id};
 use kash_core::money::Usdc;
 use kash_core::numbers::micro_from_wad;
 use kash_store::accruals::AccrualRecord;
-use kash_store::ledger::{self, kind, Posting};
+use kash_store::ledger::{self, kind, Posting, PLATFORM};
 use kash_store::markets::{self, MarketRecord};
 use kash_store::positions::{self, PositionRecord};
 use kash_store::sqlx::AnyConnection;
 use kash_store::trades::TradeRecord;
-use kash_store::{orgs, StoreError};
+use kash_store::{orgs, Db, StoreError};
 use ruint::aliases::U256;
 
-use super::accounts::{fee_account, signed};
+use super::accounts::signed;
 use super::plan::{Fill, Planned};
 
 fn corrupt(what: &str) -> StoreError {
@@ -54,16 +54,20 @@ async fn revenue_share(
 
 /// Writes the fill. On return `trade` carries its execution fields (status `completed`); the
 /// accrual row, if any, is for the caller to insert once the trade row exists.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
+    db: &Db,
     conn: &mut AnyConnection,
     market: &mut MarketRecord,
     trade: &mut TradeRecord,
     planned: &Planned,
+    position: Option<PositionRecord>,
     now_ms: i64,
     latency_ms: i64,
 ) -> Result<Option<AccrualRecord>, StoreError> {
-    let market_account = ledger::ensure_account(conn, kind::MARKET, &market.id, now_ms).await?;
-    let fees = fee_account(conn, now_ms).await?;
+    let market_account =
+        ledger::committed_account(db, conn, kind::MARKET, &market.id, now_ms).await?;
+    let fees = ledger::committed_account(db, conn, kind::PLATFORM_FEES, PLATFORM, now_ms).await?;
     let holder = trade.holder_account_id.clone();
     let outcome = trade.outcome_index;
     let k = usize::try_from(outcome).map_err(|_| corrupt("outcome index"))?;
@@ -109,9 +113,8 @@ pub async fn apply(
     )
     .await?;
 
-    let mut pos = positions::get(&mut *conn, &holder, &market.id, outcome)
-        .await?
-        .unwrap_or_else(|| PositionRecord::empty(&holder, &market.id, outcome, now_ms));
+    let mut pos =
+        position.unwrap_or_else(|| PositionRecord::empty(&holder, &market.id, outcome, now_ms));
     let shares = pos.shares_wad()?;
     match &planned.fill {
         Fill::Buy(b) => {

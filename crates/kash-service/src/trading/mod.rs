@@ -13,6 +13,7 @@
 //! - [`settle`]: redemptions and automatic settlement; [`check`]: the ledger check.
 
 pub mod accounts;
+pub mod batch;
 pub mod chain;
 pub mod check;
 pub mod confirm;

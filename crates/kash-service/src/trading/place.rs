@@ -15,7 +15,7 @@ use kash_store::trades::{self, TradeRecord};
 use kash_store::{accruals, idempotency, ledger, markets, positions, StoreError};
 use serde_json::{json, Map, Value};
 
-use super::accounts::owner_account;
+use super::accounts::owner_account_cached;
 use super::events::{self, trace_type};
 use super::order::{self, Order, Spec};
 use super::plan::{plan, Inputs, Limits};
@@ -109,6 +109,31 @@ async fn place_once(
     idempotency_key: Option<&str>,
     raw: &[u8],
 ) -> Result<Placed, ServiceError> {
+    let mut tx = svc.db.begin().await?;
+    let (placed, finish) = decide(svc, &mut tx, caller, idempotency_key, raw).await?;
+    if finish == Finish::Commit {
+        tx.commit().await?;
+    }
+    Ok(placed)
+}
+
+/// Whether a decision's writes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Commit,
+    /// Nothing to keep (a replay, or a refusal without an idempotency key to bind).
+    Rollback,
+}
+
+/// Everything `POST /v1/trades` decides, inside the caller's transaction. An `Err` writes
+/// nothing the caller may keep: roll back.
+pub async fn decide(
+    svc: &Services,
+    conn: &mut AnyConnection,
+    caller: &Caller<'_>,
+    idempotency_key: Option<&str>,
+    raw: &[u8],
+) -> Result<(Placed, Finish), ServiceError> {
     let started = Instant::now();
     let now = svc.now_ms();
     let parsed = order::parse(raw);
@@ -118,24 +143,25 @@ async fn place_once(
     };
     let owner_id = caller.key.owner.id();
     let key_hash = idempotency_key.map(order::key_hash);
-    let mut tx = svc.db.begin().await?;
     if let Some(h) = &key_hash {
-        if let Some(rec) = idempotency::claim(&mut tx, owner_id, h, ROUTE, &identity, now).await? {
-            drop(tx);
-            return replay(svc, rec, &identity, now).await;
+        if let Some(rec) = idempotency::claim(conn, owner_id, h, ROUTE, &identity, now).await? {
+            return Ok((
+                replay(svc, conn, rec, &identity, now).await?,
+                Finish::Rollback,
+            ));
         }
     }
     let kh = key_hash.as_deref();
     if let Ok(order) = &parsed {
         if let Some(crid) = &order.client_request_id {
-            if let Some(existing) = trades::by_client_request_id(&mut *tx, owner_id, crid).await? {
+            if let Some(existing) = trades::by_client_request_id(&mut *conn, owner_id, crid).await?
+            {
                 if existing.identity_hash == identity {
                     let out = current(svc, existing, 200, true);
                     if let Placed::Trade { trade, status, .. } = &out {
-                        remember(&mut tx, owner_id, kh, *status, None, Some(&trade.id)).await?;
+                        remember(conn, owner_id, kh, *status, None, Some(&trade.id)).await?;
                     }
-                    tx.commit().await?;
-                    return Ok(out);
+                    return Ok((out, Finish::Commit));
                 }
                 let problem = Problem::new(
                     ErrorCode::ClientRequestIdConflict,
@@ -145,7 +171,7 @@ async fn place_once(
                     ),
                 );
                 remember(
-                    &mut tx,
+                    conn,
                     owner_id,
                     kh,
                     problem.code.status(),
@@ -153,11 +179,13 @@ async fn place_once(
                     None,
                 )
                 .await?;
-                tx.commit().await?;
-                return Ok(Placed::Refused {
-                    problem,
-                    replay: false,
-                });
+                return Ok((
+                    Placed::Refused {
+                        problem,
+                        replay: false,
+                    },
+                    Finish::Commit,
+                ));
             }
         }
     }
@@ -165,22 +193,24 @@ async fn place_once(
         Ok(o) => o,
         Err(issues) => return Err(Problem::validation(issues).into()),
     };
-    match accept(svc, &mut tx, caller, &order, &identity, now, started).await? {
+    match accept(svc, conn, caller, &order, &identity, now, started).await? {
         Ok((trade, token)) => {
             let status = if token.is_some() { 202 } else { 201 };
-            remember(&mut tx, owner_id, kh, status, None, Some(&trade.id)).await?;
-            tx.commit().await?;
-            Ok(Placed::Trade {
-                trade: Box::new(trade),
-                status,
-                token,
-                replay: false,
-            })
+            remember(conn, owner_id, kh, status, None, Some(&trade.id)).await?;
+            Ok((
+                Placed::Trade {
+                    trade: Box::new(trade),
+                    status,
+                    token,
+                    replay: false,
+                },
+                Finish::Commit,
+            ))
         }
         Err(problem) => {
-            if key_hash.is_some() {
+            let finish = if key_hash.is_some() {
                 remember(
-                    &mut tx,
+                    conn,
                     owner_id,
                     kh,
                     problem.code.status(),
@@ -188,12 +218,17 @@ async fn place_once(
                     None,
                 )
                 .await?;
-                tx.commit().await?;
-            }
-            Ok(Placed::Refused {
-                problem,
-                replay: false,
-            })
+                Finish::Commit
+            } else {
+                Finish::Rollback
+            };
+            Ok((
+                Placed::Refused {
+                    problem,
+                    replay: false,
+                },
+                finish,
+            ))
         }
     }
 }
@@ -215,6 +250,7 @@ async fn remember(
 
 async fn replay(
     svc: &Services,
+    conn: &mut AnyConnection,
     rec: idempotency::IdempotencyRecord,
     identity: &str,
     now: i64,
@@ -239,11 +275,9 @@ async fn replay(
     }
     let original = u16::try_from(rec.status_code.unwrap_or(201)).unwrap_or(201);
     if let Some(trade_id) = &rec.trade_id {
-        let trade = trades::get(svc.db.reader(), trade_id)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("idempotent trade {trade_id} is missing"))
-            })?;
+        let trade = trades::get(&mut *conn, trade_id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("idempotent trade {trade_id} is missing"))
+        })?;
         return Ok(current(svc, trade, original, true));
     }
     match rec.response_body.as_deref().and_then(problem_from_json) {
@@ -331,14 +365,18 @@ async fn accept(
         }
     };
     let outcome = order.outcome_index as usize;
-    let holder = owner_account(conn, &key.owner, now).await?;
+    let holder = owner_account_cached(&svc.db, conn, &key.owner, now).await?;
     let balance = ledger::lock_balance(&mut *conn, &holder, svc.db.for_update()).await?;
-    let sellable =
-        match positions::get(&mut *conn, &holder, &market.id, order.outcome_index as i64).await? {
-            Some(p) => p.sellable()?,
-            None => Default::default(),
-        };
-    let daily_used = trades::daily_sum(&mut *conn, &key.id, now - 86_400_000, None).await?;
+    let position =
+        positions::get(&mut *conn, &holder, &market.id, order.outcome_index as i64).await?;
+    let sellable = match &position {
+        Some(p) => p.sellable()?,
+        None => Default::default(),
+    };
+    let daily_used = match order.spec {
+        Spec::Buy(_) => trades::daily_sum(&mut *conn, &key.id, now - 86_400_000, None).await?,
+        _ => 0,
+    };
     let limits = Limits::of(key, ceiling_atomic(svc.settings.max_trade_usdc));
     let planned = match plan(&Inputs {
         market_id: &market.id,
@@ -415,6 +453,7 @@ async fn accept(
         completed_at: None,
     };
     let chain_id = svc.settings.chain_id;
+    let deliverable = key.webhook_url.is_some() && key.is_active(now);
     if planned.gated {
         let token = random_token();
         trade.status = "pending_confirmation".into();
@@ -422,28 +461,45 @@ async fn accept(
         trade.confirm_token_enc = Some(svc.secrets.secret_box.seal(&token));
         trade.confirm_expires_at = Some(now + CONFIRMATION_WINDOW_MS);
         trades::insert(&mut *conn, &trade).await?;
-        events::trace(conn, &trade, trace_type::ACCEPTED, chain_id, None, now).await?;
-        events::trace(
+        events::traces(
             conn,
             &trade,
-            trace_type::CONFIRMATION_REQUIRED,
+            &[
+                (trace_type::ACCEPTED, None),
+                (trace_type::CONFIRMATION_REQUIRED, Some("high_value_trade")),
+            ],
             chain_id,
-            Some("high_value_trade"),
             now,
         )
         .await?;
-        events::webhook(conn, &trade, now).await?;
+        events::webhook(conn, &trade, Some(deliverable), now).await?;
         return Ok(Ok((trade, Some(token))));
     }
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let accrual = execute::apply(conn, &mut market, &mut trade, &planned, now, latency).await?;
+    let accrual = execute::apply(
+        &svc.db,
+        conn,
+        &mut market,
+        &mut trade,
+        &planned,
+        position,
+        now,
+        latency,
+    )
+    .await?;
     trades::insert(&mut *conn, &trade).await?;
     if let Some(a) = &accrual {
         accruals::insert(&mut *conn, a).await?;
     }
-    events::trace(conn, &trade, trace_type::ACCEPTED, chain_id, None, now).await?;
-    events::trace(conn, &trade, trace_type::EXECUTED, chain_id, None, now).await?;
-    events::webhook(conn, &trade, now).await?;
+    events::traces(
+        conn,
+        &trade,
+        &[(trace_type::ACCEPTED, None), (trace_type::EXECUTED, None)],
+        chain_id,
+        now,
+    )
+    .await?;
+    events::webhook(conn, &trade, Some(deliverable), now).await?;
     Ok(Ok((trade, None)))
 }
 

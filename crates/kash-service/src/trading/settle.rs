@@ -11,7 +11,8 @@ use kash_store::markets::{self, MarketRecord};
 use kash_store::positions;
 use kash_store::redemptions::{self, RedemptionRecord};
 use kash_store::sqlx::AnyConnection;
-use kash_store::StoreError;
+use kash_store::{idempotency, StoreError};
+use sha2::Digest;
 
 use super::accounts::{owner_account, signed};
 use super::amm_problem;
@@ -136,15 +137,58 @@ pub async fn redeem_in(
     }))
 }
 
-/// `POST /v1/redemptions`: the caller's whole holding of one outcome.
+/// The route name idempotency records of redemptions are kept under.
+pub const ROUTE: &str = "POST /v1/redemptions";
+
+/// `POST /v1/redemptions`: the caller's whole holding of one outcome. With an
+/// `Idempotency-Key` the answer is bound to the key for 24 h (identity: route, market,
+/// outcome): a repeat returns the same redemption, another identity is
+/// `IDEMPOTENCY_KEY_CONFLICT`, reuse after 24 h `IDEMPOTENCY_KEY_EXPIRED`.
 pub async fn redeem(
     svc: &Services,
     owner: &Owner,
     market_id: &str,
     outcome: i64,
+    idempotency_key: Option<&str>,
 ) -> Result<Result<Redeemed, Problem>, ServiceError> {
     let now = svc.now_ms();
+    let identity = hex::encode(sha2::Sha256::digest(
+        serde_json::json!([ROUTE, market_id, outcome])
+            .to_string()
+            .as_bytes(),
+    ));
+    let key_hash = idempotency_key.map(super::order::key_hash);
     let mut tx = svc.db.begin().await?;
+    if let Some(h) = &key_hash {
+        if let Some(rec) = idempotency::claim(&mut tx, owner.id(), h, ROUTE, &identity, now).await?
+        {
+            if rec.identity_hash != identity {
+                return Ok(Err(Problem::new(
+                    ErrorCode::IdempotencyKeyConflict,
+                    "this Idempotency-Key was used with a different request",
+                )));
+            }
+            if now >= rec.expires_at {
+                return Ok(Err(Problem::new(
+                    ErrorCode::IdempotencyKeyExpired,
+                    "this Idempotency-Key's 24 h replay window has passed; use a new key",
+                )));
+            }
+            if let Some(id) = &rec.trade_id {
+                if let Some(record) = redemptions::get(&mut *tx, id).await? {
+                    return Ok(Ok(Redeemed {
+                        record,
+                        created: false,
+                    }));
+                }
+            }
+            // The first use was refused: refuse the same way (the state may have moved on,
+            // the answer under this key does not).
+            return Ok(Err(not_claimable(
+                "this Idempotency-Key's first use found nothing to claim",
+            )));
+        }
+    }
     let holder = owner_account(&mut tx, owner, now).await?;
     let out = redeem_in(
         svc,
@@ -157,8 +201,27 @@ pub async fn redeem(
         now,
     )
     .await?;
-    if matches!(&out, Ok(r) if r.created) {
-        tx.commit().await?;
+    match (&out, &key_hash) {
+        (Ok(r), Some(h)) => {
+            let status = if r.created { 201 } else { 200 };
+            idempotency::complete(&mut *tx, owner.id(), h, status, None, Some(&r.record.id))
+                .await?;
+            tx.commit().await?;
+        }
+        (Err(p), Some(h)) if p.code == ErrorCode::PositionNotClaimable => {
+            idempotency::complete(
+                &mut *tx,
+                owner.id(),
+                h,
+                p.code.status(),
+                Some(&p.detail),
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        (Ok(r), None) if r.created => tx.commit().await?,
+        _ => {}
     }
     Ok(out)
 }
