@@ -14,8 +14,8 @@ pub mod partners;
 pub mod secrets;
 pub mod services;
 pub mod ssrf;
-pub mod trading;
 pub mod threads;
+pub mod trading;
 pub mod users;
 pub mod webhooks;
 
