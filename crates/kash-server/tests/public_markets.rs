@@ -1078,7 +1078,243 @@ async fn market_fields_are_validated(backend: Backend) {
     }
 }
 
+async fn trending_and_tweet_links(backend: Backend) {
+    let app = TestApp::spawn_with(backend, options()).await;
+    let w = world(&app).await;
+    // Window 24h: m1 (31 USDC, 3 trades, 2 traders) and m2 (1.234567, 1, 1).
+    // m1 = 100; m2 = 100·(0.5·1.234567/31 + 0.3/3 + 0.2/2) = 21.99… → 22.0.
+    let b = ok(&app, "/api/markets/trending").await;
+    assert_eq!(ids(&b), vec![w.m1.clone(), w.m2.clone()]);
+    assert_eq!(b["timeframe"]["trending"], "24h");
+    let m = &b["markets"][0];
+    assert_eq!(m["trendingScore"], 100.0);
+    assert_eq!(m["trendingRank"], 1);
+    assert_eq!(m["recentMetrics"]["tradeCount"], 3);
+    assert_eq!(m["recentMetrics"]["volume"], 3100);
+    assert_eq!(m["recentMetrics"]["uniqueTraders"], 2);
+    assert_eq!(b["markets"][1]["trendingScore"], 22.0);
+    assert_eq!(b["markets"][1]["trendingRank"], 2);
+    assert_eq!(b["markets"][1]["recentMetrics"]["volume"], 123);
+    let b = ok(&app, "/api/markets/trending?limit=1&timeframe=7D").await;
+    assert_eq!(ids(&b), vec![w.m1.clone()]);
+    assert_eq!(b["timeframe"]["trending"], "7d");
+    let b = ok(&app, "/api/markets/trending?category=politics").await;
+    assert!(ids(&b).is_empty());
+    app.clock.advance(Duration::hours(2));
+    let b = ok(&app, "/api/markets/trending?timeframe=1h").await;
+    assert!(ids(&b).is_empty(), "no trade in the last hour");
+    for (query, message) in [
+        ("timeframe=2h", "timeframe must be one of 1h, 24h, 7d"),
+        ("limit=0", "limit must be between 1 and 200"),
+        ("limit=201", "limit must be between 1 and 200"),
+        (
+            "category=a%00",
+            "category must be at most 50 characters without control characters",
+        ),
+    ] {
+        expect_error(
+            &app,
+            &format!("/api/markets/trending?{query}"),
+            400,
+            "INVALID_REQUEST",
+            Some(message),
+        )
+        .await;
+    }
+    ok(&app, "/api/markets/trending?limit=200").await;
+
+    // One link: the source tweet, else the market's public page.
+    let b = ok(
+        &app,
+        &format!("/api/markets/{}/twitter-link?side=yes&amount=25", w.m1),
+    )
+    .await;
+    assert_eq!(
+        b["tweetContent"],
+        "@kash_bot $25 on Yes https://x.com/acme/status/1"
+    );
+    assert_eq!(
+        b["twitterUrl"],
+        "https://twitter.com/intent/tweet?text=%40kash_bot%20%2425%20on%20Yes%20https%3A%2F%2Fx.com%2Facme%2Fstatus%2F1"
+    );
+    assert_eq!(b["market"]["id"], w.m1);
+    assert_eq!(b["market"]["question"], "Alpha wins");
+    let b = ok(
+        &app,
+        &format!("/api/markets/{}/twitter-link?side=NO&amount=12.50", w.m3),
+    )
+    .await;
+    let content = b["tweetContent"].as_str().unwrap();
+    assert!(
+        content.starts_with("@kash_bot $12.5 on No http"),
+        "{content}"
+    );
+    assert!(
+        content.ends_with(&format!("/markets/{}", w.m3)),
+        "{content}"
+    );
+    let m1 = &w.m1;
+    for (path, status, code) in [
+        (
+            format!("/api/markets/{m1}/twitter-link?amount=5"),
+            400,
+            "INVALID_SIDE",
+        ),
+        (
+            format!("/api/markets/{m1}/twitter-link?side=maybe&amount=5"),
+            400,
+            "INVALID_SIDE",
+        ),
+        (
+            format!("/api/markets/{}/twitter-link?side=yes&amount=5", w.m2),
+            400,
+            "INVALID_SIDE",
+        ),
+        (
+            format!("/api/markets/{m1}/twitter-link?side=yes"),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            format!("/api/markets/{m1}/twitter-link?side=yes&amount=0"),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            format!("/api/markets/{m1}/twitter-link?side=yes&amount=10001"),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            format!("/api/markets/{m1}/twitter-link?side=yes&amount=abc"),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            "/api/markets/nope/twitter-link?side=yes&amount=5".into(),
+            404,
+            "MARKET_NOT_FOUND",
+        ),
+        (
+            format!("/api/markets/{}/twitter-link?side=yes&amount=5", w.operator),
+            404,
+            "MARKET_NOT_FOUND",
+        ),
+    ] {
+        expect_error(&app, &path, status, code, None).await;
+    }
+
+    // Batch: per-item errors, still 200.
+    let post = |body: Value| {
+        app.http
+            .post(app.url("/api/twitter-links"))
+            .json(&body)
+            .send()
+    };
+    let resp = post(serde_json::json!({"markets": [
+        {"marketId": w.m1, "side": "yes", "amount": 25},
+        {"marketId": w.m3, "side": "no", "amount": "1.5"},
+        {"marketId": w.m2, "side": "yes", "amount": 5},
+        {"marketId": "nope", "side": "yes", "amount": 5},
+        {"marketId": w.m1, "side": "up", "amount": 5},
+        {"marketId": w.m1, "side": "yes", "amount": 0},
+    ]}))
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(b["links"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        b["links"][0]["tweetContent"],
+        "@kash_bot $25 on Yes https://x.com/acme/status/1"
+    );
+    assert_eq!(b["links"][0]["side"], "yes");
+    assert_eq!(b["links"][0]["amount"], 25);
+    assert_eq!(b["links"][1]["amount"], 1.5);
+    assert_eq!(b["errors"].as_array().unwrap().len(), 4);
+    assert_eq!(b["errors"][1]["marketId"], "nope");
+    assert_eq!(b["_meta"]["totalRequested"], 6);
+    assert_eq!(b["_meta"]["totalGenerated"], 2);
+    assert_eq!(b["_meta"]["totalErrors"], 4);
+    let item = serde_json::json!({"marketId": w.m1, "side": "yes", "amount": 1});
+    for body in [
+        serde_json::json!({"markets": []}),
+        serde_json::json!({"markets": vec![item.clone(); 51]}),
+        serde_json::json!({"markets": "x"}),
+        serde_json::json!({}),
+        serde_json::json!([1]),
+    ] {
+        let resp = post(body.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{body}");
+        let b: Value = resp.json().await.unwrap();
+        assert_eq!(b["code"], "INVALID_REQUEST");
+    }
+    let resp = post(serde_json::json!({"markets": vec![item; 50]}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let resp = app
+        .http
+        .post(app.url("/api/twitter-links"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+
+    // A thread's links: active binary markets only (m1; m2 has three outcomes).
+    let b = ok(&app, &format!("/api/threads/{}/twitter-links", w.thread)).await;
+    assert_eq!(b["thread"]["id"], w.thread);
+    assert_eq!(b["_meta"]["amount"], 10);
+    assert_eq!(b["_meta"]["totalMarkets"], 1);
+    let l = &b["markets"][0];
+    assert_eq!(l["marketId"], w.m1);
+    assert_eq!(
+        l["yesTweetContent"],
+        "@kash_bot $10 on Yes https://x.com/acme/status/1"
+    );
+    assert_eq!(
+        l["noTweetContent"],
+        "@kash_bot $10 on No https://x.com/acme/status/1"
+    );
+    assert!(l["noLink"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://twitter.com/intent/tweet?text="));
+    let b = ok(
+        &app,
+        &format!("/api/threads/{}/twitter-links?amount=10000", w.thread),
+    )
+    .await;
+    assert_eq!(b["_meta"]["amount"], 10000);
+    for (q, code, status) in [
+        ("amount=0", "INVALID_REQUEST", 400),
+        ("amount=10001", "INVALID_REQUEST", 400),
+    ] {
+        expect_error(
+            &app,
+            &format!("/api/threads/{}/twitter-links?{q}", w.thread),
+            status,
+            code,
+            Some("amount must be a number between 1 and 10000"),
+        )
+        .await;
+    }
+    expect_error(
+        &app,
+        "/api/threads/nope/twitter-links",
+        404,
+        "THREAD_NOT_FOUND",
+        None,
+    )
+    .await;
+    markets::freeze(&app.svc, &w.m1, "test").await.unwrap();
+    let b = ok(&app, &format!("/api/threads/{}/twitter-links", w.thread)).await;
+    assert_eq!(b["_meta"]["totalMarkets"], 0);
+}
+
 backend_tests!(
+    trending_and_tweet_links,
     market_object_and_detail,
     market_lists_filters_sorting_and_paging,
     threads_chapters_and_totals,

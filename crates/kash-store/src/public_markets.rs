@@ -290,3 +290,61 @@ pub async fn recent_trades<'c>(
     .fetch_all(exec)
     .await?)
 }
+
+/// One market's completed trades within a window (trending).
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct WindowStats {
+    pub market_id: String,
+    pub trades: i64,
+    /// Atomic USDC: buy amounts plus sell payouts.
+    pub volume: i64,
+    pub traders: i64,
+}
+
+/// Per visible market with at least one completed trade since `since_ms`.
+pub async fn window_stats<'c>(
+    exec: impl Exec<'c>,
+    since_ms: i64,
+    category: Option<&str>,
+) -> Result<Vec<WindowStats>, StoreError> {
+    let cat = if category.is_some() {
+        " AND m.category = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT tr.market_id, COUNT(*) AS trades, \
+         CAST(COALESCE(SUM(tr.measure_atomic), 0) AS BIGINT) AS volume, \
+         COUNT(DISTINCT tr.owner_id) AS traders \
+         FROM trades tr JOIN markets m ON m.id = tr.market_id \
+         JOIN organizations o ON o.id = m.organization_id \
+         WHERE tr.status = 'completed' AND tr.completed_at >= $1 AND {VISIBLE_SQL}{cat} \
+         GROUP BY tr.market_id"
+    );
+    let mut q = sqlx::query_as(&sql).bind(since_ms);
+    if let Some(c) = category {
+        q = q.bind(c);
+    }
+    Ok(q.fetch_all(exec).await?)
+}
+
+/// Visible markets by id (any order; unknown ids are skipped).
+pub async fn by_ids<'c>(
+    exec: impl Exec<'c>,
+    ids: &[String],
+) -> Result<Vec<MarketRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {} {FROM} WHERE m.id IN ({}) AND {VISIBLE_SQL}",
+        prefixed_columns(),
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    Ok(q.fetch_all(exec).await?)
+}

@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod portfolio;
 pub mod public_markets;
 pub mod public_orgs;
+pub mod public_social;
 pub mod public_threads;
 pub mod quotes;
 pub mod redemptions;
