@@ -599,9 +599,42 @@ async fn threads_chapters_and_totals(backend: Backend) {
     assert!(ms[1]["currentProbability"].is_number());
     assert!(ms[1].get("probability").is_none());
     assert_eq!(ms[1]["tags"], serde_json::json!(["final", "cup"]));
+    // A newer thread without markets: newest first by default, last by volume.
+    let empty = kash_service::threads::create(
+        &app.svc,
+        &w.org,
+        &ThreadFields {
+            title: Some("Empty".into()),
+            description: Some("none".into()),
+            ..ThreadFields::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap()
+    .id;
+    let thread_ids = |b: &Value| -> Vec<String> {
+        b["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
     let list = ok(&app, "/api/threads").await;
-    assert_eq!(list["threads"][0]["totalVolume"], 3223);
-    let org_list = ok(&app, &format!("/api/organizations/{}/threads", w.org)).await;
+    assert_eq!(thread_ids(&list), vec![empty.clone(), w.thread.clone()]);
+    assert_eq!(list["threads"][1]["totalVolume"], 3223);
+    assert_eq!(list["threads"][0]["totalVolume"], 0);
+    assert_eq!(list["threads"][0]["marketCount"], 0);
+    let list = ok(&app, "/api/threads?sortBy=total_volume").await;
+    assert_eq!(thread_ids(&list), vec![w.thread.clone(), empty.clone()]);
+    let list = ok(&app, "/api/threads?sortBy=total_volume&sortOrder=asc").await;
+    assert_eq!(thread_ids(&list), vec![empty.clone(), w.thread.clone()]);
+    let org_list = ok(
+        &app,
+        &format!("/api/organizations/{}/threads?sortBy=total_volume", w.org),
+    )
+    .await;
     assert_eq!(org_list["threads"][0]["totalVolume"], "3223");
     assert_eq!(org_list["threads"][0]["marketCount"], 2);
     assert_eq!(org_list["threads"][0]["participantCount"], 2);
@@ -675,6 +708,22 @@ async fn threads_chapters_and_totals(backend: Backend) {
             .send()
     };
     assert_eq!(render(&w.m1).await.unwrap().status().as_u16(), 202);
+    let click = app
+        .http
+        .post(app.url("/api/embeds/clicks"))
+        .json(&serde_json::json!({"kind": "thread", "id": w.thread, "marketId": w.m2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(click.status().as_u16(), 202);
+    let click = app
+        .http
+        .post(app.url("/api/embeds/clicks"))
+        .json(&serde_json::json!({"kind": "thread", "id": w.thread, "marketId": w.operator}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(click.status().as_u16(), 404);
     let resp = render(&w.operator).await.unwrap();
     assert_eq!(resp.status().as_u16(), 404);
     let body: Value = resp.json().await.unwrap();
