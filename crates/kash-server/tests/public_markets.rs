@@ -1362,7 +1362,61 @@ async fn trending_and_tweet_links(backend: Backend) {
     assert_eq!(b["_meta"]["totalMarkets"], 0);
 }
 
+/// 100 requests from one IP to `/api/markets` pass, the 101st is refused; another IP is not
+/// affected; the handle setting reaches the tweet links.
+async fn market_routes_are_metered_per_ip(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            trusted_proxies: Some("127.0.0.1/32,::1".into()),
+            tweak: Some(std::sync::Arc::new(|s| s.x_bot_handle = "acme_bot".into())),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let from = |path: &str, ip: &str| {
+        app.http
+            .get(app.url(path))
+            .header("X-Forwarded-For", ip)
+            .send()
+    };
+    for i in 0..100 {
+        let resp = from("/api/markets", "198.51.100.9").await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "request {}", i + 1);
+        assert_eq!(resp.headers()["x-ratelimit-limit"], "100");
+    }
+    let refused = from("/api/markets", "198.51.100.9").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMIT_EXCEEDED");
+    assert!(body["retryAfter"].as_u64().is_some());
+    let other = from("/api/markets", "198.51.100.10").await.unwrap();
+    assert_eq!(other.status().as_u16(), 200);
+    // Another route has its own budget.
+    let featured = from("/api/markets/featured", "198.51.100.9").await.unwrap();
+    assert_eq!(featured.status().as_u16(), 200);
+    let org = app.org("acme").await;
+    fund(&app, &Owner::Org(org.clone()), "100").await;
+    let m = create(&app, market("Rain", 2, Some(&org), MarketFields::default())).await;
+    let link = from(
+        &format!("/api/markets/{m}/twitter-link?side=yes&amount=3"),
+        "198.51.100.11",
+    )
+    .await
+    .unwrap();
+    let b: Value = link.json().await.unwrap();
+    assert!(
+        b["tweetContent"]
+            .as_str()
+            .unwrap()
+            .starts_with("@acme_bot $3 on Yes "),
+        "{b}"
+    );
+}
+
 backend_tests!(
+    market_routes_are_metered_per_ip,
     trending_and_tweet_links,
     market_object_and_detail,
     market_lists_filters_sorting_and_paging,

@@ -507,6 +507,24 @@ mod tests {
     }
 
     #[test]
+    fn x_bot_handle() {
+        let s = Settings::resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(s.x_bot_handle, "kash_bot");
+        let at = ConfigArgs {
+            x_bot_handle: Some(" @Acme_1 ".into()),
+            ..ConfigArgs::default()
+        };
+        assert_eq!(Settings::resolve(&at).unwrap().x_bot_handle, "Acme_1");
+        for bad in ["", "@", "a b", "a-b", "sixteen_chars_xx", "é"] {
+            let args = ConfigArgs {
+                x_bot_handle: Some(bad.into()),
+                ..ConfigArgs::default()
+            };
+            assert!(Settings::resolve(&args).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn print_config_redacts_secrets() {
         let args = ConfigArgs {
             pepper: Some("super-secret-pepper".into()),
