@@ -772,6 +772,8 @@ async fn featured_and_quote(backend: Backend) {
         let resp = get(&app, &format!("/api/markets/{}/quote?{query}", w.m1)).await;
         assert_eq!(resp.status().as_u16(), 200, "{query}");
         assert_eq!(resp.headers()["cache-control"], "public, max-age=10");
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+        assert_eq!(resp.headers()["x-ratelimit-limit"], "10000");
         let mut public: Value = resp.json().await.unwrap();
         let mut v1 = get_json(&app, &w.key, &format!("/v1/markets/{}/quote?{query}", w.m1)).await;
         assert!(public["_meta"]["timestamp"].is_string());
@@ -784,6 +786,7 @@ async fn featured_and_quote(backend: Backend) {
         async move {
             let resp = get(app, &path).await;
             assert_eq!(resp.status().as_u16(), status, "{path}");
+            assert_eq!(resp.headers()["access-control-allow-origin"], "*");
             let body: Value = resp.json().await.unwrap();
             assert_eq!(body["error"], error, "{path}: {body}");
             assert_eq!(body["code"], code, "{path}: {body}");
