@@ -21,4 +21,5 @@ ALTER TABLE markets ADD COLUMN chapter_total BIGINT;
 
 CREATE INDEX markets_thread_idx ON markets (thread_id, created_at);
 CREATE INDEX markets_org_idx ON markets (organization_id, created_at);
-CREATE INDEX trades_market_owner_idx ON trades (market_id, owner_id);
+-- Trending reads the completed trades of a recent window across markets.
+CREATE INDEX trades_completed_idx ON trades (completed_at);
