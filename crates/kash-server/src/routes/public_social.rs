@@ -11,6 +11,7 @@ use kash_core::ids::{id_text, parse_uuid};
 use kash_core::money::Usdc;
 use kash_store::markets::MarketRecord;
 use kash_store::public_markets::{self, MarketQuery, Phase, SortBy, WindowStats};
+use ruint::aliases::U256;
 use serde_json::{json, Value};
 
 use super::public_markets::market_view;
@@ -31,13 +32,17 @@ pub const MAX_THREAD_LINKS: i64 = 1000;
 
 /// `100·(0.5·v/vMax + 0.3·t/tMax + 0.2·u/uMax)` as an exact fraction `num / den` (all
 /// candidates share `den`), so ranking compares integers.
-fn score_numerator(s: &WindowStats, v_max: i128, t_max: i128, u_max: i128) -> i128 {
-    let (v, t, u) = (
-        i128::from(s.volume),
-        i128::from(s.trades),
-        i128::from(s.traders),
-    );
-    5 * v * t_max * u_max + 3 * t * v_max * u_max + 2 * u * v_max * t_max
+/// In 256 bits: every product of three 63-bit counts fits, so nothing can overflow.
+fn score_numerator(s: &WindowStats, v_max: U256, t_max: U256, u_max: U256) -> U256 {
+    let (v, t, u) = (wide(s.volume), wide(s.trades), wide(s.traders));
+    U256::from(5u8) * v * t_max * u_max
+        + U256::from(3u8) * t * v_max * u_max
+        + U256::from(2u8) * u * v_max * t_max
+}
+
+/// A count as a 256-bit integer (negative counts cannot occur; they count as 0).
+fn wide(x: i64) -> U256 {
+    U256::from(u64::try_from(x).unwrap_or(0))
 }
 
 /// Markets with the most activity over the window (*ours*, deterministic).
@@ -63,11 +68,10 @@ pub async fn trending(State(state): State<AppState>, q: QueryParams) -> PublicRe
     };
     let db = state.svc.db.reader();
     let stats = public_markets::window_stats(db, now_ms - window_ms, category.as_deref()).await?;
-    let max =
-        |f: fn(&WindowStats) -> i64| i128::from(stats.iter().map(f).max().unwrap_or(0).max(1));
+    let max = |f: fn(&WindowStats) -> i64| wide(stats.iter().map(f).max().unwrap_or(0).max(1));
     let (v_max, t_max, u_max) = (max(|s| s.volume), max(|s| s.trades), max(|s| s.traders));
-    let den = 10 * v_max * t_max * u_max;
-    let mut ranked: Vec<(i128, &WindowStats)> = stats
+    let den = U256::from(10u8) * v_max * t_max * u_max;
+    let mut ranked: Vec<(U256, &WindowStats)> = stats
         .iter()
         .map(|s| (score_numerator(s, v_max, t_max, u_max), s))
         .collect();
@@ -90,7 +94,8 @@ pub async fn trending(State(state): State<AppState>, q: QueryParams) -> PublicRe
             continue;
         };
         // score = 100·num/den, so score·10 = 1000·num/den; rounded half up to tenths.
-        let tenths = (2000 * num + den) / (2 * den);
+        let tenths = (U256::from(2000u16) * *num + den) / (U256::from(2u8) * den);
+        let tenths = u64::try_from(tenths).unwrap_or(1000);
         let mut v = market_view(m, now_ms);
         v["trendingScore"] = json!(tenths as f64 / 10.0);
         v["trendingRank"] = json!(items.len() + 1);
