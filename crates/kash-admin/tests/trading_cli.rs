@@ -323,7 +323,119 @@ async fn unbalanced_postings_and_state_drift_are_caught(backend: Backend) {
     );
 }
 
+/// `markets create` takes the §1 fields; `markets feature|unfeature` set the public flag.
+async fn market_fields_and_the_featured_flag(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("acme").await;
+    admin(
+        &app,
+        &["accounts", "credit", "--org", &org, "--usdc", "100"],
+    )
+    .await
+    .ok();
+    let thread = kash_service::threads::create(
+        &app.svc,
+        &org,
+        &kash_service::threads::ThreadFields {
+            title: Some("Season".into()),
+            description: Some("d".into()),
+            ..Default::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap()
+    .id;
+    let out = admin(
+        &app,
+        &[
+            "markets",
+            "create",
+            "--json",
+            "--title",
+            "Rain?",
+            "--outcomes",
+            "Yes,No",
+            "--org",
+            &org,
+            "--category",
+            "Weather",
+            "--tags",
+            "rain, Sky",
+            "--thread",
+            &thread,
+            "--source-tweet-url",
+            "https://twitter.com/a/status/1",
+            "--chapter-id",
+            "c1",
+            "--chapter-title",
+            "One",
+            "--chapter-position",
+            "1",
+            "--chapter-total",
+            "3",
+        ],
+    )
+    .await
+    .ok();
+    let m = out.json();
+    assert_eq!(m["category"], "weather");
+    assert_eq!(m["tags"], json!(["rain", "sky"]));
+    assert_eq!(m["threadId"], thread);
+    assert_eq!(m["sourceTweetUrl"], "https://twitter.com/a/status/1");
+    assert_eq!(m["chapterId"], "c1");
+    assert_eq!(m["chapterPosition"], 1);
+    assert_eq!(m["chapterTotal"], 3);
+    assert_eq!(m["featured"], false);
+    let id = m["id"].as_str().unwrap().to_string();
+    let out = admin(&app, &["markets", "feature", &id, "--json"])
+        .await
+        .ok();
+    assert_eq!(out.json()["featured"], true);
+    let body: serde_json::Value = app
+        .http
+        .get(app.url("/api/markets/featured"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["markets"][0]["id"], id);
+    assert_eq!(body["_meta"]["count"], 1);
+    let out = admin(&app, &["markets", "unfeature", &id, "--json"])
+        .await
+        .ok();
+    assert_eq!(out.json()["featured"], false);
+    // A tweet on another host is refused (usage/validation: non-zero exit).
+    let out = admin(
+        &app,
+        &[
+            "markets",
+            "create",
+            "--title",
+            "x",
+            "--outcomes",
+            "A,B",
+            "--org",
+            &org,
+            "--source-tweet-url",
+            "https://example.com/status/1",
+        ],
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("sourceTweetUrl"), "{out:?}");
+    let out = admin(
+        &app,
+        &["markets", "feature", "00000000-0000-4000-8000-000000000000"],
+    )
+    .await;
+    assert_ne!(out.code, 0);
+}
+
 backend_tests!(
+    market_fields_and_the_featured_flag,
     operator_funds_trades_settles_and_checks,
     unbalanced_postings_and_state_drift_are_caught
 );

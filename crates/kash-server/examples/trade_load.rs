@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
             resolve_at: None,
             fee_bps: 100,
             sell_fee_bps: 50,
+            fields: Default::default(),
         },
         "bench",
     )

@@ -25,8 +25,8 @@ use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::public_api;
 use crate::routes::{
-    account, account_keys, embeds, infra, markets, organizations, portfolio, public_orgs,
-    public_threads, quotes, redemptions, traces, trades, webhooks,
+    account, account_keys, embeds, infra, markets, organizations, portfolio, public_markets,
+    public_orgs, public_social, public_threads, quotes, redemptions, traces, trades, webhooks,
 };
 use crate::state::AppState;
 use crate::usage::UsageRecorder;
@@ -99,6 +99,17 @@ fn routers(state: &AppState) -> Routers {
     let (public_api, public_api_doc) = OpenApiRouter::<AppState>::new()
         .routes(routes!(public_threads::list))
         .routes(routes!(public_threads::get))
+        .routes(routes!(public_markets::thread_markets))
+        .routes(routes!(public_markets::thread_chapters))
+        .routes(routes!(public_markets::list))
+        .routes(routes!(public_markets::featured))
+        .routes(routes!(public_social::trending))
+        .routes(routes!(public_social::market_link))
+        .routes(routes!(public_social::batch_links))
+        .routes(routes!(public_social::thread_links))
+        .routes(routes!(public_markets::get))
+        .routes(routes!(public_markets::quote))
+        .routes(routes!(public_markets::organization_markets))
         .routes(routes!(public_orgs::organization))
         .routes(routes!(public_orgs::organization_partners))
         .routes(routes!(public_orgs::organization_threads))

@@ -119,6 +119,9 @@ pub struct ConfigArgs {
     /// How often embed counters are flushed to the database, in milliseconds (at most 5000).
     #[arg(long, env = "KASH_EMBED_FLUSH_MS", global = true)]
     pub embed_flush_ms: Option<u64>,
+    /// The X (Twitter) account tweet links mention (`@handle`, without the `@`).
+    #[arg(long, env = "KASH_X_BOT_HANDLE", global = true)]
+    pub x_bot_handle: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
@@ -167,6 +170,7 @@ struct FileConfig {
     default_revenue_share_bps: Option<u32>,
     public_api_rate_scale: Option<u32>,
     embed_flush_ms: Option<u64>,
+    x_bot_handle: Option<String>,
 }
 
 /// Effective settings. Secrets stay as given here; [`crate::secrets`] resolves the generated
@@ -210,6 +214,7 @@ pub struct Settings {
     pub default_revenue_share_bps: u32,
     pub public_api_rate_scale: u32,
     pub embed_flush_ms: u64,
+    pub x_bot_handle: String,
 }
 
 fn ser_env<S: serde::Serializer>(env: &Environment, s: S) -> Result<S::Ok, S::Error> {
@@ -300,6 +305,18 @@ impl Settings {
                 "KASH_EMBED_FLUSH_MS {embed_flush_ms} is not between 1 and 5000 (counters are flushed at least every 5 s)"
             )));
         }
+        let x_bot_handle = pick!(x_bot_handle)
+            .map(|h| h.trim().trim_start_matches('@').to_string())
+            .unwrap_or_else(|| "kash_bot".into());
+        let handle_ok = (1..=15).contains(&x_bot_handle.len())
+            && x_bot_handle
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !handle_ok {
+            return Err(ConfigError(format!(
+                "KASH_X_BOT_HANDLE `{x_bot_handle}` is not an X handle (1–15 letters, digits or _)"
+            )));
+        }
         let settings = Settings {
             listen,
             database_url,
@@ -335,6 +352,7 @@ impl Settings {
             default_revenue_share_bps,
             public_api_rate_scale: pick!(public_api_rate_scale).unwrap_or(1).max(1),
             embed_flush_ms,
+            x_bot_handle,
         };
         Ok(settings)
     }
@@ -486,6 +504,24 @@ mod tests {
             ..ConfigArgs::default()
         };
         assert_eq!(Settings::resolve(&scaled).unwrap().public_api_rate_scale, 1);
+    }
+
+    #[test]
+    fn x_bot_handle() {
+        let s = Settings::resolve(&ConfigArgs::default()).unwrap();
+        assert_eq!(s.x_bot_handle, "kash_bot");
+        let at = ConfigArgs {
+            x_bot_handle: Some(" @Acme_1 ".into()),
+            ..ConfigArgs::default()
+        };
+        assert_eq!(Settings::resolve(&at).unwrap().x_bot_handle, "Acme_1");
+        for bad in ["", "@", "a b", "a-b", "sixteen_chars_xx", "é"] {
+            let args = ConfigArgs {
+                x_bot_handle: Some(bad.into()),
+                ..ConfigArgs::default()
+            };
+            assert!(Settings::resolve(&args).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -165,6 +165,7 @@ async fn seed_trading(svc: &Services, user_id: &str, org_id: &str) -> Result<(),
                 resolve_at: Some(now + (8 + i as i64) * day),
                 fee_bps: 100,
                 sell_fee_bps: 50,
+                fields: Default::default(),
             },
             ACTOR,
         )

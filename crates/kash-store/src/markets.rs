@@ -42,6 +42,19 @@ pub struct MarketRecord {
     pub trade_count: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Lower-cased label (`general` by default).
+    pub category: String,
+    /// JSON list of lower-cased strings.
+    pub tags: String,
+    pub thread_id: Option<String>,
+    pub partner_id: Option<String>,
+    /// When the operator featured the market; `None`: not featured.
+    pub featured_at: Option<i64>,
+    pub source_tweet_url: Option<String>,
+    pub chapter_id: Option<String>,
+    pub chapter_title: Option<String>,
+    pub chapter_position: Option<i64>,
+    pub chapter_total: Option<i64>,
 }
 
 pub const COLUMNS: &str = "id, title, description, image_url, organization_id, \
@@ -49,7 +62,8 @@ pub const COLUMNS: &str = "id, title, description, image_url, organization_id, \
     reserve, aggregate, genesis_leg, balance_atomic, volume_atomic, seed_atomic, winners, \
     remaining_winning_supply, snapshot_reserve, snapshot_aggregate, snapshot_supplies, \
     freeze_at, resolve_at, frozen_at, resolved_at, cancelled_at, settled_at, trade_count, \
-    created_at, updated_at";
+    created_at, updated_at, category, tags, thread_id, partner_id, featured_at, \
+    source_tweet_url, chapter_id, chapter_title, chapter_position, chapter_total";
 
 fn corrupt(id: &str, what: &str) -> StoreError {
     StoreError::Corrupt(format!("market {id}: {what}"))
@@ -75,6 +89,11 @@ impl MarketRecord {
     /// Outcome labels in index order.
     pub fn labels(&self) -> Vec<String> {
         serde_json::from_str(&self.outcome_labels).unwrap_or_default()
+    }
+
+    /// Tags in stored order.
+    pub fn tag_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
     }
 
     /// Winning outcomes, ascending (empty unless resolved).
@@ -143,7 +162,7 @@ pub async fn insert<'c>(exec: impl Exec<'c>, m: &MarketRecord) -> Result<(), Sto
     sqlx::query(&format!(
         "INSERT INTO markets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
-         $29, $30, $31, $32)"
+         $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)"
     ))
     .bind(&m.id)
     .bind(&m.title)
@@ -177,6 +196,16 @@ pub async fn insert<'c>(exec: impl Exec<'c>, m: &MarketRecord) -> Result<(), Sto
     .bind(m.trade_count)
     .bind(m.created_at)
     .bind(m.updated_at)
+    .bind(&m.category)
+    .bind(&m.tags)
+    .bind(&m.thread_id)
+    .bind(&m.partner_id)
+    .bind(m.featured_at)
+    .bind(&m.source_tweet_url)
+    .bind(&m.chapter_id)
+    .bind(&m.chapter_title)
+    .bind(m.chapter_position)
+    .bind(m.chapter_total)
     .execute(exec)
     .await?;
     Ok(())
@@ -314,6 +343,22 @@ pub async fn list<'c>(
         query = query.bind(*at).bind(id.as_str());
     }
     Ok(query.bind(limit).fetch_all(exec).await?)
+}
+
+/// Sets or clears the operator's featured flag; whether the market exists.
+pub async fn set_featured<'c>(
+    exec: impl Exec<'c>,
+    id: &str,
+    featured_at: Option<i64>,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE markets SET featured_at = $1, updated_at = $2 WHERE id = $3")
+        .bind(featured_at)
+        .bind(now_ms)
+        .bind(id)
+        .execute(exec)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Active markets whose `freezeAt` has passed.

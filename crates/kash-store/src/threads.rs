@@ -1,7 +1,7 @@
 //! Threads: an organization's editorial groupings of markets. A thread's `status` is derived
 //! at read time, and its totals (markets, volume, participants) are derived from its markets —
-//! both live in this module so that the markets table, when it arrives, is joined in one place
-//! ([`totals`] and [`VOLUME_SORT_SQL`]).
+//! both live in this module so that the markets table is joined in one place ([`totals`] and
+//! [`VOLUME_SORT_SQL`]).
 
 use std::collections::HashMap;
 
@@ -47,22 +47,62 @@ pub struct ThreadTotals {
     pub participant_count: i64,
 }
 
-/// The totals of each thread. No markets table exists on this branch yet, so every thread has
-/// none; the merge with the markets branch replaces the body with one grouped query over the
-/// threads' markets (and [`VOLUME_SORT_SQL`] with the matching correlated sum).
+/// The totals of each thread over its publicly visible markets (ACTIVE, FROZEN, RESOLVED,
+/// CANCELLED; the thread's organization is the markets' organization): market count, volume
+/// (buy amounts plus sell payouts, atomic) and distinct traders of completed trades.
 pub async fn totals<'c>(
-    _exec: impl Exec<'c>,
+    exec: impl Exec<'c> + Copy,
     ids: &[String],
 ) -> Result<HashMap<String, ThreadTotals>, StoreError> {
-    Ok(ids
+    let mut out: HashMap<String, ThreadTotals> = ids
         .iter()
         .map(|id| (id.clone(), ThreadTotals::default()))
-        .collect())
+        .collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let marks = marks.join(", ");
+    let sql = format!(
+        "SELECT m.thread_id, COUNT(*), CAST(COALESCE(SUM(m.volume_atomic), 0) AS BIGINT) \
+         FROM markets m WHERE m.thread_id IN ({marks}) AND {MARKET_PHASES} GROUP BY m.thread_id"
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    for (id, count, volume) in q.fetch_all(exec).await? {
+        if let Some(t) = out.get_mut(&id) {
+            t.market_count = count;
+            t.total_volume = volume;
+        }
+    }
+    let sql = format!(
+        "SELECT m.thread_id, COUNT(DISTINCT tr.owner_id) FROM trades tr \
+         JOIN markets m ON m.id = tr.market_id \
+         WHERE m.thread_id IN ({marks}) AND {MARKET_PHASES} AND tr.status = 'completed' \
+         GROUP BY m.thread_id"
+    );
+    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    for (id, participants) in q.fetch_all(exec).await? {
+        if let Some(t) = out.get_mut(&id) {
+            t.participant_count = participants;
+        }
+    }
+    Ok(out)
 }
 
-/// The SQL expression (over alias `t`) that `sortBy=total_volume` orders by.
-/// (A bare `0` would be read as a column position.)
-pub const VOLUME_SORT_SQL: &str = "CAST(0 AS BIGINT)";
+/// The phases of the markets a thread's totals count (alias `m`).
+const MARKET_PHASES: &str = "m.phase IN ('ACTIVE', 'FROZEN', 'RESOLVED', 'CANCELLED')";
+
+/// The SQL expression (over alias `t`) that `sortBy=total_volume` orders by: the same volume
+/// [`totals`] reports.
+pub const VOLUME_SORT_SQL: &str = "(SELECT CAST(COALESCE(SUM(m.volume_atomic), 0) AS BIGINT) \
+    FROM markets m WHERE m.thread_id = t.id \
+    AND m.phase IN ('ACTIVE', 'FROZEN', 'RESOLVED', 'CANCELLED'))";
 
 pub async fn insert<'c>(exec: impl Exec<'c>, t: &ThreadRecord) -> Result<(), StoreError> {
     sqlx::query(

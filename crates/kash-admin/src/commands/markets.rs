@@ -1,6 +1,6 @@
 use clap::Subcommand;
 use kash_core::time::{from_unix_ms, parse_rfc3339, rfc3339_ms};
-use kash_service::trading::markets::{self, NewMarket};
+use kash_service::trading::markets::{self, MarketFields, NewMarket};
 use kash_service::Services;
 use kash_store::markets::MarketRecord;
 use serde_json::json;
@@ -9,6 +9,8 @@ use super::accounts::usdc_arg;
 use super::{actor, uuid_arg};
 use crate::output::{emit, CmdResult, Failure};
 
+// Parsed once per run: the size of the `create` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum MarketsCmd {
     /// Create and seed a market. With --org the organization's balance pays the seed, else the
@@ -38,7 +40,37 @@ pub enum MarketsCmd {
         fee_bps: u32,
         #[arg(long, default_value_t = 50)]
         sell_fee_bps: u32,
+        /// Category (lower-cased; default `general`).
+        #[arg(long)]
+        category: Option<String>,
+        /// Comma-separated tags.
+        #[arg(long)]
+        tags: Option<String>,
+        /// A thread of the same organization.
+        #[arg(long)]
+        thread: Option<String>,
+        /// A partner of the same organization.
+        #[arg(long)]
+        partner: Option<String>,
+        /// The tweet the market comes from (https: on twitter.com or x.com).
+        #[arg(long)]
+        source_tweet_url: Option<String>,
+        /// Chapter of the thread: markets sharing a chapter id form the chapter.
+        #[arg(long)]
+        chapter_id: Option<String>,
+        #[arg(long)]
+        chapter_title: Option<String>,
+        /// Position of the chapter in the thread (1-based).
+        #[arg(long)]
+        chapter_position: Option<i64>,
+        /// Number of chapters of the thread.
+        #[arg(long)]
+        chapter_total: Option<i64>,
     },
+    /// Flag a market as featured on the public API (`/api/markets/featured`).
+    Feature { id: String },
+    /// Remove the featured flag.
+    Unfeature { id: String },
     /// Stop trading now.
     Freeze { id: String },
     /// Cancel: holdings are refunded at the prices of this moment.
@@ -75,6 +107,16 @@ fn view(m: &MarketRecord) -> serde_json::Value {
         "winningOutcomes": m.winner_list(),
         "freezeAt": ts(m.freeze_at),
         "resolveAt": ts(m.resolve_at),
+        "category": m.category,
+        "tags": m.tag_list(),
+        "threadId": m.thread_id,
+        "partnerId": m.partner_id,
+        "featured": m.featured_at.is_some(),
+        "sourceTweetUrl": m.source_tweet_url,
+        "chapterId": m.chapter_id,
+        "chapterTitle": m.chapter_title,
+        "chapterPosition": m.chapter_position,
+        "chapterTotal": m.chapter_total,
     })
 }
 
@@ -91,6 +133,15 @@ pub async fn run(svc: &Services, cmd: MarketsCmd, json_out: bool) -> CmdResult {
             resolve_at,
             fee_bps,
             sell_fee_bps,
+            category,
+            tags,
+            thread,
+            partner,
+            source_tweet_url,
+            chapter_id,
+            chapter_title,
+            chapter_position,
+            chapter_total,
         } => {
             let new = NewMarket {
                 title,
@@ -103,8 +154,25 @@ pub async fn run(svc: &Services, cmd: MarketsCmd, json_out: bool) -> CmdResult {
                 resolve_at: time_arg("--resolve-at", resolve_at.as_deref())?,
                 fee_bps,
                 sell_fee_bps,
+                fields: MarketFields {
+                    category,
+                    tags,
+                    thread_id: thread.map(|t| uuid_arg("--thread", &t)).transpose()?,
+                    partner_id: partner.map(|p| uuid_arg("--partner", &p)).transpose()?,
+                    source_tweet_url,
+                    chapter_id,
+                    chapter_title,
+                    chapter_position,
+                    chapter_total,
+                },
             };
             markets::create(svc, &new, &actor()).await?
+        }
+        MarketsCmd::Feature { id } => {
+            markets::set_featured(svc, &uuid_arg("ID", &id)?, true, &actor()).await?
+        }
+        MarketsCmd::Unfeature { id } => {
+            markets::set_featured(svc, &uuid_arg("ID", &id)?, false, &actor()).await?
         }
         MarketsCmd::Freeze { id } => markets::freeze(svc, &uuid_arg("ID", &id)?, &actor()).await?,
         MarketsCmd::Cancel { id } => {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use kash_core::ids::{id_text, parse_uuid};
-use kash_store::{orgs, threads, Db, StoreError};
+use kash_store::{orgs, public_markets, threads, Db, StoreError};
 
 use super::EmbedKind;
 
@@ -62,12 +62,18 @@ async fn active_org(db: &Db, org_id: &str) -> Result<bool, StoreError> {
         .is_some_and(|o| o.is_active()))
 }
 
-/// Uncached resolution. Markets are not resolvable on this branch: they arrive with the
-/// markets table, and this is the one function that will look them up (owning org, and only
-/// ACTIVE/FROZEN/RESOLVED/CANCELLED markets of active orgs).
+/// Uncached resolution: the one function that resolves embed targets. Markets resolve like
+/// the public API shows them (owning org; only ACTIVE/FROZEN/RESOLVED/CANCELLED markets of
+/// active orgs, [`public_markets::get`]).
 async fn lookup(db: &Db, kind: EmbedKind, id: &str) -> Result<Option<Target>, StoreError> {
     match kind {
-        EmbedKind::Market => Ok(None),
+        EmbedKind::Market => {
+            let Some(uuid) = parse_uuid(id) else {
+                return Ok(None);
+            };
+            let market = public_markets::get(db.reader(), &id_text(&uuid)).await?;
+            Ok(market.and_then(|m| m.organization_id.map(|org_id| Target { id: m.id, org_id })))
+        }
         EmbedKind::Thread => {
             let Some(uuid) = parse_uuid(id) else {
                 return Ok(None);

@@ -199,9 +199,10 @@ pub async fn get(
     view["backgroundImage"] = json!(thread.background_image);
     let mut body = json!({ "thread": view, "_meta": { "requestedAt": params::iso(now) } });
     if include_markets {
-        // Markets join threads in the next step (they live on the trading branch); until
-        // then a thread has none.
-        body["markets"] = json!([]);
+        body["markets"] = json!(
+            super::public_markets::included_markets(&state, &thread.id, now.timestamp_millis())
+                .await?
+        );
     }
     Ok(Json(body))
 }

@@ -10,6 +10,7 @@ use kash_core::money::{AmountParseError, Usdc, Wad};
 use kash_core::numbers::{nearest_f64, Micro};
 use kash_core::{ErrorCode, Issue, Problem};
 use kash_service::trading::{amm_problem, chain};
+use kash_store::markets::MarketRecord;
 use ruint::aliases::U256;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -109,6 +110,16 @@ pub async fn quote(
     q: QueryParams,
 ) -> ApiResult<Response> {
     let m = load(&state, &id).await?;
+    Ok(respond(compute(&state, &m, &q)?, &ctx))
+}
+
+/// The quote and its market for the query of the route: the one computation `/v1` and the
+/// public `/api/markets/{id}/quote` share, so their numbers cannot differ.
+pub fn compute(
+    state: &AppState,
+    m: &MarketRecord,
+    q: &QueryParams,
+) -> Result<(QuoteView, QuoteMarket), Problem> {
     let mut issues = Vec::new();
     let outcome = match q.get("outcomeIndex").map(str::trim) {
         None | Some("") => {
@@ -172,15 +183,14 @@ pub async fn quote(
     let (Some(outcome), Some(action), Some(amount), true) =
         (outcome, action, amount, issues.is_empty())
     else {
-        return Err(Problem::validation(issues).into());
+        return Err(Problem::validation(issues));
     };
     let now = state.svc.now_ms();
     if !m.tradeable(now) {
         return Err(Problem::new(
             ErrorCode::MarketNotTradeable,
             format!("the market is {} and does not trade", m.phase_at(now)),
-        )
-        .into());
+        ));
     }
     if outcome >= m.outcome_count as u64 {
         return Err(Problem::new(
@@ -189,8 +199,7 @@ pub async fn quote(
                 "outcomeIndex {outcome} is out of range: the market has {} outcomes",
                 m.outcome_count
             ),
-        )
-        .into());
+        ));
     }
     let k = outcome as usize;
     let st = m.state().map_err(|e| {
@@ -244,9 +253,14 @@ pub async fn quote(
         id: m.id.clone(),
         contract_address: chain::contract_address(&m.id),
         chain_id: state.svc.settings.chain_id,
-        outcomes: outcomes(&m),
+        outcomes: outcomes(m),
         status: wire_status(&m.phase),
     };
+    Ok((view, market))
+}
+
+/// The route's answer: `{quote, market, units, _meta}` with `Cache-Control: public, max-age=10`.
+pub fn respond((view, market): (QuoteView, QuoteMarket), ctx: &Ctx) -> Response {
     let body = QuoteResponse {
         quote: view,
         market,
@@ -261,5 +275,5 @@ pub async fn quote(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=10"),
     );
-    Ok(response)
+    response
 }

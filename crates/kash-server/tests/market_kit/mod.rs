@@ -80,6 +80,7 @@ pub fn new_market(outcomes: usize, seed: &str) -> NewMarket {
         resolve_at: None,
         fee_bps: 100,
         sell_fee_bps: 50,
+        fields: Default::default(),
     }
 }
 

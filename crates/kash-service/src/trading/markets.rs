@@ -32,10 +32,140 @@ pub struct NewMarket {
     pub resolve_at: Option<i64>,
     pub fee_bps: u32,
     pub sell_fee_bps: u32,
+    /// Category, tags, thread/partner attribution, source tweet and chapter
+    /// (`organizations-embeds-portal.md` §1).
+    pub fields: MarketFields,
 }
 
-fn validate(m: &NewMarket) -> Result<(), Problem> {
+/// The §1 fields a market gains. Text as given; [`create`] normalises and checks it.
+#[derive(Debug, Clone, Default)]
+pub struct MarketFields {
+    /// Lower-cased; `general` when absent or empty.
+    pub category: Option<String>,
+    /// A comma list (the thread rule: lower-cased, deduplicated, ≤ 40 characters, ≤ 20).
+    pub tags: Option<String>,
+    /// A thread of the market's own organization.
+    pub thread_id: Option<String>,
+    /// A partner of the market's own organization.
+    pub partner_id: Option<String>,
+    /// `https:` on twitter.com, x.com, www.twitter.com or www.x.com.
+    pub source_tweet_url: Option<String>,
+    /// Chapter fields: only with a thread; `chapter_id` required when any is given.
+    pub chapter_id: Option<String>,
+    pub chapter_title: Option<String>,
+    pub chapter_position: Option<i64>,
+    pub chapter_total: Option<i64>,
+}
+
+/// Hosts a `sourceTweetUrl` may name.
+pub const TWEET_HOSTS: [&str; 4] = ["twitter.com", "x.com", "www.twitter.com", "www.x.com"];
+
+/// The normalised §1 fields, before the references are checked against the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFields {
+    pub category: String,
+    pub tags: Vec<String>,
+    pub thread_id: Option<String>,
+    pub partner_id: Option<String>,
+    pub source_tweet_url: Option<String>,
+    pub chapter_id: Option<String>,
+    pub chapter_title: Option<String>,
+    pub chapter_position: Option<i64>,
+    pub chapter_total: Option<i64>,
+}
+
+fn uuid_field(field: &str, value: Option<&str>, issues: &mut Vec<Issue>) -> Option<String> {
+    let v = value.map(str::trim).filter(|v| !v.is_empty())?;
+    match kash_core::ids::parse_uuid(v) {
+        Some(id) => Some(id_text(&id)),
+        None => {
+            issues.push(Issue::new(field, "must be a UUID"));
+            None
+        }
+    }
+}
+
+/// Normalises and checks the §1 fields on their own (references are checked in [`create`]).
+pub fn check_fields(f: &MarketFields, issues: &mut Vec<Issue>) -> CheckedFields {
+    use crate::fields;
+    use crate::threads::{DEFAULT_CATEGORY, MAX_CATEGORY};
+    let category = match f.category.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_CATEGORY.to_string(),
+        Some(c) => fields::required_text("category", &c.to_lowercase(), MAX_CATEGORY, issues),
+    };
+    let tags = fields::tags("tags", f.tags.as_deref().unwrap_or(""), issues);
+    let source_tweet_url =
+        fields::https_url("sourceTweetUrl", f.source_tweet_url.as_deref(), issues);
+    if let Some(u) = &source_tweet_url {
+        let host_ok = url::Url::parse(u).is_ok_and(|u| {
+            u.host_str()
+                .is_some_and(|h| TWEET_HOSTS.contains(&h.to_ascii_lowercase().as_str()))
+        });
+        if !host_ok {
+            issues.push(Issue::new(
+                "sourceTweetUrl",
+                "must be an https:// URL on twitter.com, x.com, www.twitter.com or www.x.com",
+            ));
+        }
+    }
+    let thread_id = uuid_field("threadId", f.thread_id.as_deref(), issues);
+    let partner_id = uuid_field("partnerId", f.partner_id.as_deref(), issues);
+    let chapter_id = fields::optional_text("chapterId", f.chapter_id.as_deref(), 100, issues);
+    let chapter_title =
+        fields::optional_text("chapterTitle", f.chapter_title.as_deref(), 200, issues);
+    let any_chapter =
+        chapter_title.is_some() || f.chapter_position.is_some() || f.chapter_total.is_some();
+    if chapter_id.is_none() && any_chapter {
+        issues.push(Issue::new(
+            "chapterId",
+            "is required with the other chapter fields",
+        ));
+    }
+    if chapter_id.is_some()
+        && f.thread_id
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("")
+            .is_empty()
+    {
+        issues.push(Issue::new(
+            "chapterId",
+            "a chapter belongs to a thread: give threadId",
+        ));
+    }
+    if let Some(t) = f.chapter_total {
+        if !(1..=1000).contains(&t) {
+            issues.push(Issue::new("chapterTotal", "must be between 1 and 1000"));
+        }
+    }
+    if let Some(p) = f.chapter_position {
+        let max = f
+            .chapter_total
+            .filter(|t| (1..=1000).contains(t))
+            .unwrap_or(1000);
+        if !(1..=max).contains(&p) {
+            issues.push(Issue::new(
+                "chapterPosition",
+                format!("must be between 1 and {max} (chapterTotal)"),
+            ));
+        }
+    }
+    CheckedFields {
+        category,
+        tags,
+        thread_id,
+        partner_id,
+        source_tweet_url,
+        chapter_id,
+        chapter_title,
+        chapter_position: f.chapter_position,
+        chapter_total: f.chapter_total,
+    }
+}
+
+fn validate(m: &NewMarket) -> Result<CheckedFields, Problem> {
     let mut issues = Vec::new();
+    let checked = check_fields(&m.fields, &mut issues);
     let title = m.title.trim();
     if title.is_empty() || title.chars().count() > 300 {
         issues.push(Issue::new("title", "must be 1 to 300 characters"));
@@ -67,9 +197,42 @@ fn validate(m: &NewMarket) -> Result<(), Problem> {
         }
     }
     if issues.is_empty() {
-        Ok(())
+        Ok(checked)
     } else {
         Err(Problem::validation(issues))
+    }
+}
+
+/// The thread and partner must belong to the market's organization (operator markets have
+/// neither).
+async fn check_references(
+    conn: &mut AnyConnection,
+    org: Option<&str>,
+    f: &CheckedFields,
+) -> Result<(), ServiceError> {
+    let mut issues = Vec::new();
+    if let Some(thread) = &f.thread_id {
+        let t = kash_store::threads::get(&mut *conn, thread).await?;
+        if t.is_none_or(|t| Some(t.org_id.as_str()) != org) {
+            issues.push(Issue::new(
+                "threadId",
+                "must be a thread of the market's organization",
+            ));
+        }
+    }
+    if let Some(partner) = &f.partner_id {
+        let p = kash_store::partners::get(&mut *conn, partner).await?;
+        if p.is_none_or(|p| Some(p.org_id.as_str()) != org) {
+            issues.push(Issue::new(
+                "partnerId",
+                "must be a partner of the market's organization",
+            ));
+        }
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::validation(issues).into())
     }
 }
 
@@ -81,7 +244,7 @@ pub async fn create(
     new: &NewMarket,
     actor: &str,
 ) -> Result<MarketRecord, ServiceError> {
-    validate(new)?;
+    let fields = validate(new)?;
     let state = amm::genesis(new.outcomes.len(), new.seed, new.fee_bps, new.sell_fee_bps)
         .map_err(|e| amm_problem(&e, "new"))?;
     let now = svc.now_ms();
@@ -96,6 +259,7 @@ pub async fn create(
         }
         None => Holder::Treasury,
     };
+    check_references(&mut tx, new.organization_id.as_deref(), &fields).await?;
     let creator = holder_account(&mut tx, &holder, now).await?;
     let seed = signed(new.seed)?;
     if let Holder::Owner(_) = holder {
@@ -152,6 +316,16 @@ pub async fn create(
         trade_count: 0,
         created_at: now,
         updated_at: now,
+        category: fields.category,
+        tags: serde_json::Value::from(fields.tags).to_string(),
+        thread_id: fields.thread_id,
+        partner_id: fields.partner_id,
+        featured_at: None,
+        source_tweet_url: fields.source_tweet_url,
+        chapter_id: fields.chapter_id,
+        chapter_title: fields.chapter_title,
+        chapter_position: fields.chapter_position,
+        chapter_total: fields.chapter_total,
     };
     store::insert(&mut *tx, &record).await?;
     let posting_id = id_text(&new_id());
@@ -195,6 +369,44 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     Ok(record)
+}
+
+/// Sets (`true`) or clears the operator's featured flag (`kash-admin markets feature|unfeature`).
+/// Featuring a featured market keeps its original time.
+pub async fn set_featured(
+    svc: &Services,
+    id: &str,
+    featured: bool,
+    actor: &str,
+) -> Result<MarketRecord, ServiceError> {
+    let now = svc.now_ms();
+    let mut tx = svc.db.begin().await?;
+    let m = locked(svc, &mut tx, id).await?;
+    let at = if featured {
+        Some(m.featured_at.unwrap_or(now))
+    } else {
+        None
+    };
+    store::set_featured(&mut *tx, id, at, now).await?;
+    audit::lifecycle(
+        &mut *tx,
+        now,
+        if featured {
+            "market_featured"
+        } else {
+            "market_unfeatured"
+        },
+        actor,
+        None,
+        serde_json::json!({ "marketId": id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(MarketRecord {
+        featured_at: at,
+        updated_at: now,
+        ..m
+    })
 }
 
 async fn locked(
