@@ -148,6 +148,39 @@ async fn demo_starts_on_sqlite_with_zero_setup_and_prints_a_working_key() {
     assert_eq!(threads["pagination"]["total"], 3);
     let upcoming = api("/api/organizations/acme/threads?status=upcoming".into()).await;
     assert_eq!(upcoming["pagination"]["total"], 1);
+    // Twelve markets with 2–8 outcomes across the threads, the first in four chapters, and 30
+    // days of trading in them.
+    let markets = api("/api/organizations/acme/markets?limit=100".into()).await;
+    assert_eq!(markets["pagination"]["total"], 12, "{markets}");
+    let counts: Vec<usize> = markets["markets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["outcomes"].as_array().unwrap().len())
+        .collect();
+    assert!(counts.contains(&2) && counts.contains(&8), "{counts:?}");
+    let traded = markets["markets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["tradeCount"].as_u64().unwrap_or(0) > 0)
+        .count();
+    assert!(traded >= 6, "{markets}");
+    let rockets = threads["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "Rocket season")
+        .expect("the chaptered thread")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let chapters = api(format!("/api/threads/{rockets}/chapters")).await;
+    assert_eq!(
+        chapters["chapters"].as_array().unwrap().len(),
+        4,
+        "{chapters}"
+    );
     // The demo user's console password, printed once, signs in.
     let password = password.expect("a console password on stdout");
     assert!(password.len() >= 16, "{password}");

@@ -341,7 +341,236 @@ async fn seed_acme(svc: &Services) -> Result<String, ServiceError> {
         thread_ids.push(t.id);
     }
     seed_renders(svc, &org.id, &thread_ids, now).await?;
+    seed_acme_markets(svc, &org.id, &partner_ids, &thread_ids).await?;
     Ok(password)
+}
+
+/// Acme's markets (§8): twelve with 2–8 outcomes across its threads — the first thread in four
+/// chapters — opened 30 days ago, and 30 days of trades from three traders, so charts, volume and
+/// earnings are not empty and the oldest accruals are already past the settlement hold.
+async fn seed_acme_markets(
+    svc: &Services,
+    org_id: &str,
+    partner_ids: &[String],
+    thread_ids: &[String],
+) -> Result<(), ServiceError> {
+    use crate::trading::accounts::{move_funds, Holder};
+    use crate::trading::markets::{create, MarketFields, NewMarket};
+    use crate::trading::place::{place, Caller};
+    use kash_core::money::Usdc;
+    use kash_core::time::OffsetClock;
+
+    // (thread, chapter (id, title, position), partner, title, outcomes)
+    type Spec<'a> = (
+        usize,
+        Option<(&'a str, &'a str, i64)>,
+        Option<usize>,
+        &'a str,
+        &'a [&'a str],
+    );
+    const CH: [(&str, &str, i64); 4] = [
+        ("ignition", "Ignition", 1),
+        ("ascent", "Ascent", 2),
+        ("orbit", "Orbit", 3),
+        ("return", "Return", 4),
+    ];
+    let specs: [Spec; 12] = [
+        (
+            0,
+            Some(CH[0]),
+            Some(0),
+            "Does the first Acme rocket leave the pad?",
+            &["Yes", "No"],
+        ),
+        (
+            0,
+            Some(CH[0]),
+            Some(0),
+            "How many engines ignite?",
+            &["1", "2", "3", "4"],
+        ),
+        (
+            0,
+            Some(CH[1]),
+            Some(0),
+            "Max altitude of the test flight?",
+            &["<10 km", "10-50 km", "50-100 km", ">100 km"],
+        ),
+        (
+            0,
+            Some(CH[1]),
+            None,
+            "Does stage separation work?",
+            &["Yes", "No"],
+        ),
+        (
+            0,
+            Some(CH[2]),
+            Some(0),
+            "Which orbit is reached?",
+            &["None", "LEO", "MEO", "GEO", "Escape"],
+        ),
+        (
+            0,
+            Some(CH[3]),
+            None,
+            "Where does the capsule land?",
+            &["Sea", "Desert", "Pad", "Elsewhere"],
+        ),
+        (
+            1,
+            None,
+            Some(1),
+            "Anvil sales this year?",
+            &["<1k", "1k-10k", "10k-100k", ">100k"],
+        ),
+        (
+            1,
+            None,
+            Some(1),
+            "Which anvil colour sells best?",
+            &["Black", "Red", "Blue", "Gold", "Silver", "Green"],
+        ),
+        (
+            1,
+            None,
+            None,
+            "Does the spring-loaded anvil ship?",
+            &["Yes", "No"],
+        ),
+        (
+            1,
+            None,
+            Some(1),
+            "Anvil of the year?",
+            &[
+                "Classic", "Compact", "Heavy", "Portable", "Smart", "Retro", "Mini", "Giant",
+            ],
+        ),
+        (
+            2,
+            None,
+            None,
+            "Acme revenue next quarter?",
+            &["Down", "Flat", "Up"],
+        ),
+        (
+            2,
+            None,
+            None,
+            "Does Acme open a new factory?",
+            &["Yes", "No"],
+        ),
+    ];
+    let usdc = |whole: u64| Usdc::from_atomic(whole * 1_000_000);
+    let day: i64 = 86_400_000;
+    let now = svc.now_ms();
+    // The same services on a clock 30 days behind, moved forward as the history is written.
+    let clock = OffsetClock::new();
+    clock.advance(chrono::Duration::days(-30));
+    let past = Services {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..svc.clone()
+    };
+    move_funds(
+        svc,
+        &Holder::Owner(Owner::Org(org_id.into())),
+        usdc(2_000),
+        true,
+        ACTOR,
+    )
+    .await?;
+    let mut markets = Vec::new();
+    for (thread, chapter, partner, title, outcomes) in specs {
+        let m = create(
+            &past,
+            &NewMarket {
+                title: title.into(),
+                description: Some(format!(
+                    "{title} Resolved from Acme's public announcements."
+                )),
+                image_url: None,
+                outcomes: outcomes.iter().map(|o| o.to_string()).collect(),
+                organization_id: Some(org_id.into()),
+                seed: usdc(50),
+                freeze_at: Some(now + 20 * day),
+                resolve_at: Some(now + 21 * day),
+                fee_bps: 100,
+                sell_fee_bps: 50,
+                fields: MarketFields {
+                    thread_id: thread_ids.get(thread).cloned(),
+                    partner_id: partner.and_then(|p| partner_ids.get(p).cloned()),
+                    chapter_id: chapter.map(|c| c.0.to_string()),
+                    chapter_title: chapter.map(|c| c.1.to_string()),
+                    chapter_position: chapter.map(|c| c.2),
+                    chapter_total: chapter.map(|_| 4),
+                    ..MarketFields::default()
+                },
+            },
+            ACTOR,
+        )
+        .await?;
+        markets.push((m.id, outcomes.len()));
+    }
+    let mut keys = Vec::new();
+    for t in 0..3 {
+        let trader = crate::users::create(
+            svc,
+            &format!("acme-trader{t}@kash.example"),
+            Some(&format!("Acme Trader {t}")),
+            None,
+            ACTOR,
+        )
+        .await?;
+        move_funds(
+            svc,
+            &Holder::Owner(Owner::User(trader.id.clone())),
+            usdc(5_000),
+            true,
+            ACTOR,
+        )
+        .await?;
+        let key = crate::keys::issue(
+            svc,
+            IssueRequest {
+                owner: Owner::User(trader.id),
+                tier: Tier::Mm,
+                scopes: Some(ScopeSet::new(Scope::ALL)),
+                name: Some("acme-trader".into()),
+                ip_allowlist: None,
+                webhook_url: None,
+                expires_at: None,
+                limits: LimitOverrides::default(),
+            },
+            ACTOR,
+        )
+        .await?;
+        keys.push(key.record);
+    }
+    let channels = ["api", "embed", "webapp", "x"];
+    for d in 0..30usize {
+        clock.advance(chrono::Duration::days(1));
+        for (t, key) in keys.iter().enumerate() {
+            let caller = Caller {
+                key,
+                api_version: "2026-08-19",
+            };
+            let (market, n) = &markets[(d * 5 + t * 7) % markets.len()];
+            let body = serde_json::json!({
+                "marketId": market, "outcomeIndex": (d + t) % n, "side": "buy",
+                "amount": format!("{}.{:02}", 3 + (d * 7 + t * 11) % 40, (d * 13) % 100),
+                "channel": channels[(d + t) % channels.len()],
+            });
+            place(&past, &caller, None, body.to_string().as_bytes()).await?;
+            if d % 4 == t {
+                let body = serde_json::json!({
+                    "marketId": market, "outcomeIndex": (d + t) % n, "side": "sell", "amount": "1",
+                });
+                place(&past, &caller, None, body.to_string().as_bytes()).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// 30 days of renders, clicks-free, from three sources (deterministic counts).
