@@ -11,11 +11,12 @@ pub mod keys;
 pub mod killswitch;
 pub mod orgs;
 pub mod partners;
+pub mod revenue;
 pub mod secrets;
 pub mod services;
 pub mod ssrf;
-pub mod trading;
 pub mod threads;
+pub mod trading;
 pub mod users;
 pub mod webhooks;
 
