@@ -319,7 +319,8 @@ async fn settlement_payouts_and_revenue_events(backend: Backend) {
     assert_eq!(out["amountUsdc"], "300000");
     assert_eq!(out["balanceUsdc"], "30500000");
     let out = admin(&app, &["orgs", "payout", "--org", &org, "--json"]).await;
-    assert_ne!(out.code, 0, "nothing is payable: {out:?}");
+    assert_eq!(out.code, 2, "nothing is payable: {out:?}");
+    assert_eq!(out.json()["error"]["code"], "VALIDATION_FAILED");
     let out = admin(&app, &["orgs", "payout", "--org", &org, "--usdc", "abc"]).await;
     assert_eq!(out.code, 2);
     let e = get(&app, &org_key, "/v1/organizations/me/earnings").await;
