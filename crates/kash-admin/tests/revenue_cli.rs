@@ -532,7 +532,75 @@ async fn the_worker_settles_hourly_by_the_injected_clock(backend: Backend) {
     assert_ledger_balanced(&app).await;
 }
 
+async fn org_money_movements_are_revenue_events(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            role: Some(Role::Api),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let org = app.org("acme").await;
+    ok_json(
+        &app,
+        &["accounts", "credit", "--org", &org, "--usdc", "100"],
+    )
+    .await;
+    let m = org_market(&app, &org).await;
+    // The organization trades in its own market with its own key: the fee is a trading_fee.
+    let org_key = app
+        .key_with(Owner::Org(org.clone()), Tier::Mm, None)
+        .await
+        .key;
+    let t = buy(&app, &org_key, &m, "10").await;
+    assert_eq!(t["protocolFee"], "100000");
+    let fees = events(&app, &org, Some("trading_fee")).await;
+    assert_eq!(fees.len(), 1);
+    assert_eq!(fees[0].amount_atomic, -100_000);
+    assert_eq!(
+        fees[0].balance_after_atomic,
+        100_000_000 - 20_000_000 - 10_000_000
+    );
+    assert_eq!(fees[0].reference_id.as_deref(), t["id"].as_str());
+    // Resolution: its winning holdings (genesis leg and bought tokens) are redeemed.
+    markets::resolve(&app.svc, &m, &[0], "test").await.unwrap();
+    kash_service::trading::settle::settle_market(&app.svc, &m)
+        .await
+        .unwrap();
+    let red = events(&app, &org, Some("redemption")).await;
+    assert_eq!(red.len(), 1, "{red:?}");
+    assert!(red[0].amount_atomic > 0);
+    assert_eq!(red[0].reference_id.as_deref(), Some(m.as_str()));
+    // Cancellation: its legs are refunded.
+    let m2 = org_market(&app, &org).await;
+    markets::cancel(&app.svc, &m2, false, "test").await.unwrap();
+    kash_service::trading::settle::settle_market(&app.svc, &m2)
+        .await
+        .unwrap();
+    let refunds = events(&app, &org, Some("refund")).await;
+    assert!(!refunds.is_empty());
+    assert!(refunds
+        .iter()
+        .all(|r| r.amount_atomic > 0 && r.reference_id.as_deref() == Some(m2.as_str())));
+    // Every event's balance is the org's balance right after it: the last one is the balance.
+    let all = events(&app, &org, None).await;
+    let balance =
+        kash_store::ledger::account_id(app.svc.db.reader(), kash_store::ledger::kind::ORG, &org)
+            .await
+            .unwrap()
+            .unwrap();
+    let bal = kash_store::ledger::get_account(app.svc.db.reader(), &balance)
+        .await
+        .unwrap()
+        .unwrap()
+        .balance_atomic;
+    assert_eq!(all[0].balance_after_atomic, bal);
+    assert_ledger_balanced(&app).await;
+}
+
 backend_tests!(
+    org_money_movements_are_revenue_events,
     brackets_pick_each_trades_rate_deterministically,
     settlement_payouts_and_revenue_events,
     concurrent_settlement_runs_move_each_accrual_once,

@@ -65,6 +65,47 @@ pub async fn record(
     Ok(id)
 }
 
+/// The organization owning a ledger account, when it is an organization's USDC account.
+pub async fn org_of_account(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(ledger::get_account(&mut *conn, account_id)
+        .await?
+        .filter(|a| a.kind == kind::ORG)
+        .map(|a| a.owner_id))
+}
+
+/// Records a movement of an organization's USDC account (`amount_atomic` signed, already
+/// posted in this transaction) as a revenue event, if `account_id` is an organization's.
+pub async fn record_if_org(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    kind_name: &str,
+    amount_atomic: i64,
+    ledger_tx_id: Option<&str>,
+    reference_id: Option<&str>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let Some(org) = org_of_account(&mut *conn, account_id).await? else {
+        return Ok(());
+    };
+    let after = ledger::lock_balance(&mut *conn, account_id, "").await?;
+    record(
+        conn,
+        &org,
+        kind_name,
+        revenue_events::BALANCE,
+        amount_atomic,
+        after,
+        ledger_tx_id,
+        reference_id,
+        now_ms,
+    )
+    .await?;
+    Ok(())
+}
+
 /// The cut-off of the hold at `now_ms`: accruals at or before it are due.
 pub fn cutoff(svc: &Services, now_ms: i64) -> i64 {
     now_ms - i64::from(svc.settings.revenue_hold_days) * DAY_MS

@@ -140,6 +140,20 @@ pub async fn apply(
         },
     )
     .await?;
+    // An organization trading with its own key: the fee it paid is one of its revenue events
+    // (its balance after the whole trade as `balanceAfterUsdc`).
+    if fee_i > 0 {
+        crate::revenue::record_if_org(
+            conn,
+            &holder,
+            "trading_fee",
+            -fee_i,
+            Some(&tx_id),
+            Some(&trade.id),
+            now_ms,
+        )
+        .await?;
+    }
 
     let mut pos =
         position.unwrap_or_else(|| PositionRecord::empty(&holder, &market.id, outcome, now_ms));
