@@ -599,7 +599,87 @@ async fn org_money_movements_are_revenue_events(backend: Backend) {
     assert_ledger_balanced(&app).await;
 }
 
+/// Trades by the organization's own key (its USDC account is the holder) in its markets, while
+/// settlement (no hold) and payouts run: the lock order (organization, then accounts) holds,
+/// so PostgreSQL never deadlocks and every operation succeeds.
+async fn settlement_and_payouts_run_alongside_trades(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        TestOptions {
+            role: Some(Role::Api),
+            tweak: Some(std::sync::Arc::new(
+                |s: &mut kash_service::config::Settings| {
+                    s.revenue_hold_days = 0;
+                },
+            )),
+            ..TestOptions::default()
+        },
+    )
+    .await;
+    let org = app.org("acme").await;
+    fund(&app, Owner::Org(org.clone()), "1000").await;
+    let markets = [org_market(&app, &org).await, org_market(&app, &org).await];
+    let org_key = app
+        .key_with(Owner::Org(org.clone()), Tier::Mm, None)
+        .await
+        .key;
+    let user_key = trader(&app, "t@test.example", "1000").await;
+    let mut handles = Vec::new();
+    for i in 0..24 {
+        let http = app.http.clone();
+        let url = app.url("/v1/trades");
+        let key = if i % 2 == 0 {
+            org_key.clone()
+        } else {
+            user_key.clone()
+        };
+        let m = markets[i % 2].clone();
+        handles.push(tokio::spawn(async move {
+            let resp = http
+                .post(url)
+                .header("X-API-Key", key)
+                .json(&json!({"marketId": m, "outcomeIndex": 0, "side": "buy", "amount": "5"}))
+                .send()
+                .await
+                .unwrap();
+            resp.status().as_u16()
+        }));
+    }
+    let svc = app.svc.clone();
+    let org2 = org.clone();
+    let ops = tokio::spawn(async move {
+        for _ in 0..15 {
+            kash_service::revenue::settle(&svc, Some(&org2))
+                .await
+                .unwrap();
+            match kash_service::revenue::payout(&svc, &org2, None, "test").await {
+                Ok(_) => {}
+                Err(kash_service::ServiceError::Problem(p)) => {
+                    assert_eq!(p.code.status(), 400, "{p:?}")
+                }
+                Err(e) => panic!("payout failed: {e}"),
+            }
+        }
+    });
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 201);
+    }
+    ops.await.unwrap();
+    kash_service::revenue::settle(&app.svc, None).await.unwrap();
+    let rec = kash_store::orgs::get(app.svc.db.reader(), &org)
+        .await
+        .unwrap()
+        .unwrap();
+    let e = kash_service::revenue::earnings(&app.svc, &rec)
+        .await
+        .unwrap();
+    assert_eq!(e.accrued_atomic, 0);
+    assert_eq!(events(&app, &org, Some("trading_fee")).await.len(), 12);
+    assert_ledger_balanced(&app).await;
+}
+
 backend_tests!(
+    settlement_and_payouts_run_alongside_trades,
     org_money_movements_are_revenue_events,
     brackets_pick_each_trades_rate_deterministically,
     settlement_payouts_and_revenue_events,
