@@ -76,7 +76,8 @@ async fn revenue_share(
     Ok(Some((org_id.clone(), bps, share)))
 }
 
-/// Writes the fill. On return `trade` carries its execution fields (status `completed`); the
+/// Writes the fill (`holder_org`: the organization trading with its own key, whose fee is a
+/// `trading_fee` revenue event). On return `trade` carries its execution fields (status `completed`); the
 /// accrual row, if any, is for the caller to insert once the trade row exists.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply(
@@ -88,6 +89,7 @@ pub async fn apply(
     position: Option<PositionRecord>,
     now_ms: i64,
     latency_ms: i64,
+    holder_org: Option<&str>,
 ) -> Result<Option<AccrualRecord>, StoreError> {
     let market_account =
         ledger::committed_account(db, conn, kind::MARKET, &market.id, now_ms).await?;
@@ -142,12 +144,15 @@ pub async fn apply(
     .await?;
     // An organization trading with its own key: the fee it paid is one of its revenue events
     // (its balance after the whole trade as `balanceAfterUsdc`).
-    if fee_i > 0 {
-        crate::revenue::record_if_org(
+    if let (Some(org), true) = (holder_org, fee_i > 0) {
+        let after = ledger::lock_balance(&mut *conn, &holder, "").await?;
+        crate::revenue::record(
             conn,
-            &holder,
+            org,
             "trading_fee",
+            kash_store::revenue_events::BALANCE,
             -fee_i,
+            after,
             Some(&tx_id),
             Some(&trade.id),
             now_ms,

@@ -490,6 +490,10 @@ async fn accept(
         position,
         now,
         latency,
+        match &key.owner {
+            kash_core::owner::Owner::Org(org) => Some(org.as_str()),
+            kash_core::owner::Owner::User(_) => None,
+        },
     )
     .await?;
     trades::insert(&mut *conn, &trade).await?;
