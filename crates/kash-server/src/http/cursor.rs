@@ -47,6 +47,13 @@ pub fn decode<T: DeserializeOwned>(
     serde_json::from_slice(payload).map_err(|_| bad())
 }
 
+/// Rows fetched as `limit + 1` → the page and whether more follow.
+pub fn split_page<T>(mut rows: Vec<T>, limit: u32) -> (Vec<T>, bool) {
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    (rows, has_more)
+}
+
 /// `limit`: absent → `default`; above 100 → 100; below 1 or not an integer → 400.
 pub fn parse_limit(raw: Option<&str>, default: u32) -> Result<u32, Problem> {
     match raw {

@@ -4,6 +4,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use kash_core::ids::{id_text, parse_uuid};
+use kash_core::Issue;
+
+use crate::http::cursor;
 use crate::http::problem::ApiError;
 
 #[derive(Debug, Clone, Default)]
@@ -35,6 +39,30 @@ impl QueryParams {
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .collect()
+    }
+
+    /// The page size (`cursor::parse_limit`); a bad value is added to `issues` and `default`
+    /// stands in, so every bad parameter of a request is reported together.
+    pub fn limit(&self, default: u32, issues: &mut Vec<Issue>) -> u32 {
+        match cursor::parse_limit(self.get("limit"), default) {
+            Ok(limit) => limit,
+            Err(problem) => {
+                issues.extend(problem.issues);
+                default
+            }
+        }
+    }
+
+    /// An optional id filter (`marketId=`): absent or empty → `None`; not a UUID → an issue.
+    pub fn uuid(&self, name: &str, what: &str, issues: &mut Vec<Issue>) -> Option<String> {
+        let raw = self.get(name).map(str::trim).filter(|s| !s.is_empty())?;
+        match parse_uuid(raw) {
+            Some(id) => Some(id_text(&id)),
+            None => {
+                issues.push(Issue::new(name, format!("must be {what} id (UUID)")));
+                None
+            }
+        }
     }
 }
 

@@ -193,13 +193,7 @@ pub async fn list(
         }
     }
     phases.sort();
-    let limit = match cursor::parse_limit(q.get("limit"), 20) {
-        Ok(l) => l,
-        Err(p) => {
-            issues.extend(p.issues);
-            20
-        }
-    };
+    let limit = q.limit(20, &mut issues);
     if !issues.is_empty() {
         return Err(Problem::validation(issues).into());
     }
@@ -209,10 +203,8 @@ pub async fn list(
         Some(c) => Some(cursor::decode::<(i64, String)>(mac, &scope, c)?),
         None => None,
     };
-    let mut rows =
-        markets::list(state.svc.db.reader(), &phases, before, i64::from(limit) + 1).await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let rows = markets::list(state.svc.db.reader(), &phases, before, i64::from(limit) + 1).await?;
+    let (rows, has_more) = cursor::split_page(rows, limit);
     let next = match (has_more, rows.last()) {
         (true, Some(last)) => Some(cursor::encode(mac, &scope, &(last.created_at, &last.id))),
         _ => None,
@@ -350,13 +342,7 @@ pub async fn predictions(
             }
         },
     };
-    let limit = match cursor::parse_limit(q.get("limit"), 50) {
-        Ok(l) => l,
-        Err(p) => {
-            issues.extend(p.issues);
-            50
-        }
-    };
+    let limit = q.limit(50, &mut issues);
     if !issues.is_empty() {
         return Err(Problem::validation(issues).into());
     }
@@ -372,7 +358,7 @@ pub async fn predictions(
         Some(c) => Some(cursor::decode::<(i64, String)>(mac, &scope, c)?),
         None => None,
     };
-    let mut rows = trades::of_market(
+    let rows = trades::of_market(
         state.svc.db.reader(),
         &m.id,
         side.as_deref(),
@@ -381,8 +367,7 @@ pub async fn predictions(
         i64::from(limit) + 1,
     )
     .await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, has_more) = cursor::split_page(rows, limit);
     let next = match (has_more, rows.last()) {
         (true, Some(last)) => Some(cursor::encode(
             mac,

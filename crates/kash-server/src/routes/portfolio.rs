@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::Json;
 use kash_core::amm::{self, MarketState};
-use kash_core::ids::{id_text, parse_uuid};
-use kash_core::{Issue, Problem};
+use kash_core::Problem;
 use kash_service::trading::accounts::owner_account;
 use kash_service::trading::chain;
 use kash_store::markets::{self, MarketRecord};
@@ -183,23 +182,8 @@ pub async fn positions_list(
     q: QueryParams,
 ) -> ApiResult<Json<List<PositionView>>> {
     let mut issues = Vec::new();
-    let market = match q.get("marketId").map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(m) => match parse_uuid(m) {
-            Some(id) => Some(id_text(&id)),
-            None => {
-                issues.push(Issue::new("marketId", "must be a market id (UUID)"));
-                None
-            }
-        },
-    };
-    let limit = match cursor::parse_limit(q.get("limit"), 100) {
-        Ok(l) => l,
-        Err(p) => {
-            issues.extend(p.issues);
-            100
-        }
-    };
+    let market = q.uuid("marketId", "a market", &mut issues);
+    let limit = q.limit(100, &mut issues);
     if !issues.is_empty() {
         return Err(Problem::validation(issues).into());
     }
@@ -210,7 +194,7 @@ pub async fn positions_list(
         Some(c) => Some(cursor::decode::<(String, i64)>(mac, &scope, c)?),
         None => None,
     };
-    let mut rows = positions::of_holder(
+    let rows = positions::of_holder(
         state.svc.db.reader(),
         &account,
         market.as_deref(),
@@ -219,8 +203,7 @@ pub async fn positions_list(
         i64::from(limit) + 1,
     )
     .await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, has_more) = cursor::split_page(rows, limit);
     let next = match (has_more, rows.last()) {
         (true, Some(last)) => Some(cursor::encode(
             mac,

@@ -341,23 +341,8 @@ pub async fn list(
         }
     }
     statuses.sort();
-    let market_id = match q.get("marketId").map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(m) => match parse_uuid(m) {
-            Some(id) => Some(id_text(&id)),
-            None => {
-                issues.push(Issue::new("marketId", "must be a market id (UUID)"));
-                None
-            }
-        },
-    };
-    let limit = match cursor::parse_limit(q.get("limit"), 20) {
-        Ok(l) => l,
-        Err(p) => {
-            issues.extend(p.issues);
-            20
-        }
-    };
+    let market_id = q.uuid("marketId", "a market", &mut issues);
+    let limit = q.limit(20, &mut issues);
     if !issues.is_empty() {
         return Err(Problem::validation(issues).into());
     }
@@ -377,15 +362,14 @@ pub async fn list(
         market_id,
         before,
     };
-    let mut rows = store::of_owner(
+    let rows = store::of_owner(
         state.svc.db.reader(),
         key.owner.id(),
         &filter,
         i64::from(limit) + 1,
     )
     .await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, has_more) = cursor::split_page(rows, limit);
     let next = match (has_more, rows.last()) {
         (true, Some(last)) => Some(cursor::encode(mac, &scope, &(last.created_at, &last.id))),
         _ => None,

@@ -127,13 +127,7 @@ pub async fn list_events(
     statuses.sort();
     let from_ms = parse_time(&q, "from", &mut issues);
     let to_ms = parse_time(&q, "to", &mut issues);
-    let limit = match cursor::parse_limit(q.get("limit"), DEFAULT_LIMIT) {
-        Ok(l) => l,
-        Err(p) => {
-            issues.extend(p.issues);
-            DEFAULT_LIMIT
-        }
-    };
+    let limit = q.limit(DEFAULT_LIMIT, &mut issues);
     if !issues.is_empty() {
         return Err(Problem::validation(issues).into());
     }
@@ -156,15 +150,14 @@ pub async fn list_events(
         to_ms,
         before,
     };
-    let mut rows = store::list_events(
+    let rows = store::list_events(
         state.svc.db.reader(),
         &key.id,
         &filter,
         i64::from(limit) + 1,
     )
     .await?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, has_more) = cursor::split_page(rows, limit);
     let next = match (has_more, rows.last()) {
         (true, Some(last)) => Some(cursor::encode(
             mac_key,
