@@ -78,6 +78,8 @@ fn routers(state: &AppState) -> Routers {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(organizations::me))
         .routes(routes!(organizations::embeds))
+        .routes(routes!(organizations::earnings))
+        .routes(routes!(organizations::revenue_events))
         .split_for_parts();
     let gated = gated
         .route_layer(from_fn(etag::layer))

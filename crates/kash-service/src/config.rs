@@ -113,6 +113,9 @@ pub struct ConfigArgs {
     /// `revenueShareBps` of new organizations (0–10000).
     #[arg(long, env = "KASH_DEFAULT_REVENUE_SHARE_BPS", global = true)]
     pub default_revenue_share_bps: Option<u32>,
+    /// Days an accrued revenue share is held before settlement makes it payable (0–3650).
+    #[arg(long, env = "KASH_REVENUE_HOLD_DAYS", global = true)]
+    pub revenue_hold_days: Option<u32>,
     /// Multiplies every per-IP limit of the public `/api` (for benchmarks and load tests).
     #[arg(long, env = "KASH_PUBLIC_API_RATE_SCALE", global = true)]
     pub public_api_rate_scale: Option<u32>,
@@ -168,6 +171,7 @@ struct FileConfig {
     webhook_poll_ms: Option<u64>,
     webhook_concurrency: Option<u32>,
     default_revenue_share_bps: Option<u32>,
+    revenue_hold_days: Option<u32>,
     public_api_rate_scale: Option<u32>,
     embed_flush_ms: Option<u64>,
     x_bot_handle: Option<String>,
@@ -212,6 +216,7 @@ pub struct Settings {
     pub webhook_poll_ms: u64,
     pub webhook_concurrency: u32,
     pub default_revenue_share_bps: u32,
+    pub revenue_hold_days: u32,
     pub public_api_rate_scale: u32,
     pub embed_flush_ms: u64,
     pub x_bot_handle: String,
@@ -299,6 +304,12 @@ impl Settings {
                 "KASH_DEFAULT_REVENUE_SHARE_BPS {default_revenue_share_bps} is not between 0 and 10000"
             )));
         }
+        let revenue_hold_days = pick!(revenue_hold_days).unwrap_or(7);
+        if revenue_hold_days > 3_650 {
+            return Err(ConfigError(format!(
+                "KASH_REVENUE_HOLD_DAYS {revenue_hold_days} is not between 0 and 3650"
+            )));
+        }
         let embed_flush_ms = pick!(embed_flush_ms).unwrap_or(1_000);
         if !(1..=5_000).contains(&embed_flush_ms) {
             return Err(ConfigError(format!(
@@ -350,6 +361,7 @@ impl Settings {
             webhook_poll_ms: pick!(webhook_poll_ms).unwrap_or(250).max(1),
             webhook_concurrency: pick!(webhook_concurrency).unwrap_or(512).max(1),
             default_revenue_share_bps,
+            revenue_hold_days,
             public_api_rate_scale: pick!(public_api_rate_scale).unwrap_or(1).max(1),
             embed_flush_ms,
             x_bot_handle,
@@ -479,9 +491,10 @@ mod tests {
             (
                 s.default_revenue_share_bps,
                 s.public_api_rate_scale,
-                s.embed_flush_ms
+                s.embed_flush_ms,
+                s.revenue_hold_days
             ),
-            (5_000, 1, 1_000)
+            (5_000, 1, 1_000, 7)
         );
         for bad in [
             ConfigArgs {
@@ -490,6 +503,10 @@ mod tests {
             },
             ConfigArgs {
                 embed_flush_ms: Some(0),
+                ..ConfigArgs::default()
+            },
+            ConfigArgs {
+                revenue_hold_days: Some(3_651),
                 ..ConfigArgs::default()
             },
             ConfigArgs {

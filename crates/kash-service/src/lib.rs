@@ -11,6 +11,7 @@ pub mod keys;
 pub mod killswitch;
 pub mod orgs;
 pub mod partners;
+pub mod revenue;
 pub mod secrets;
 pub mod services;
 pub mod ssrf;

@@ -19,6 +19,7 @@ pub mod partners;
 pub mod positions;
 pub mod public_markets;
 pub mod redemptions;
+pub mod revenue_events;
 pub mod sessions;
 pub mod threads;
 pub mod trades;

@@ -11,7 +11,6 @@ use kash_core::scope::ScopeSet;
 use kash_core::tier::Tier;
 use kash_core::time::{Clock, OffsetClock};
 use kash_server::app::{self, Running};
-use kash_server::Role;
 use kash_service::config::{ConfigArgs, Settings};
 use kash_service::keys::{IssueRequest, IssuedKey, LimitOverrides};
 use kash_service::Services;
@@ -19,6 +18,7 @@ use sqlx::Connection;
 
 pub mod receiver;
 
+pub use kash_server::Role;
 pub use kash_store::Backend;
 
 pub mod browser;

@@ -76,6 +76,22 @@ pub enum OrgsCmd {
         #[arg(long)]
         clear_brackets: bool,
     },
+    /// Run the revenue-share settlement job now: accruals older than the hold
+    /// (`KASH_REVENUE_HOLD_DAYS`) become payable, one `revenue_share_settled` event per
+    /// organization that moved a nonzero amount. Idempotent.
+    Settle {
+        /// Only this organization (default: every organization with due accruals).
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Move payable earnings into the organization's USDC balance (a `payout` event).
+    Payout {
+        #[arg(long)]
+        org: String,
+        /// Whole or decimal USDC (default: everything payable).
+        #[arg(long)]
+        usdc: Option<String>,
+    },
     /// List the organization's members.
     Members {
         #[arg(long)]
@@ -297,6 +313,70 @@ pub async fn run(svc: &Services, cmd: OrgsCmd, json_out: bool) -> CmdResult {
                 )
             })
         }
+        OrgsCmd::Settle { org } => {
+            let org = match org {
+                Some(o) => Some(org_ref(svc, &o).await?.id),
+                None => None,
+            };
+            let settled = kash_service::revenue::settle(svc, org.as_deref()).await?;
+            let items: Vec<Value> = settled
+                .iter()
+                .map(|s| {
+                    json!({
+                        "organizationId": s.organization_id,
+                        "amountUsdc": s.amount_atomic.to_string(),
+                        "accruals": s.accruals,
+                        "eventId": s.event_id,
+                        "payableUsdc": s.payable_after_atomic.to_string(),
+                    })
+                })
+                .collect();
+            emit(json_out, &json!({ "settled": items }), || {
+                if settled.is_empty() {
+                    return "nothing to settle".to_string();
+                }
+                settled
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "organization {}: {} USDC now payable ({} accruals)",
+                            s.organization_id,
+                            human(s.amount_atomic),
+                            s.accruals
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        OrgsCmd::Payout { org, usdc } => {
+            let org = org_ref(svc, &org).await?;
+            let amount = match usdc {
+                Some(u) => Some(super::accounts::usdc_arg("--usdc", &u)?),
+                None => None,
+            };
+            let p = kash_service::revenue::payout(svc, &org.id, amount, &actor()).await?;
+            emit(
+                json_out,
+                &json!({
+                    "organizationId": p.organization_id,
+                    "amountUsdc": p.amount_atomic.to_string(),
+                    "payableUsdc": p.payable_after_atomic.to_string(),
+                    "balanceUsdc": p.balance_after_atomic.to_string(),
+                    "eventId": p.event_id,
+                    "ledgerTransactionId": p.ledger_tx_id,
+                }),
+                || {
+                    format!(
+                        "paid {} USDC to organization {}; balance now {} USDC, {} USDC still payable",
+                        human(p.amount_atomic),
+                        p.organization_id,
+                        human(p.balance_after_atomic),
+                        human(p.payable_after_atomic)
+                    )
+                },
+            )
+        }
         OrgsCmd::Members { org } => {
             let org = org_ref(svc, &org).await?;
             let members = kash_service::orgs::members(svc, &org.id).await?;
@@ -346,4 +426,12 @@ pub async fn run(svc: &Services, cmd: OrgsCmd, json_out: bool) -> CmdResult {
             )
         }
     }
+}
+
+fn human(atomic: i64) -> String {
+    let sign = if atomic < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}",
+        kash_core::money::Usdc::from_atomic(atomic.unsigned_abs()).to_human_string()
+    )
 }

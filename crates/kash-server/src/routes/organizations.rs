@@ -1,7 +1,7 @@
 //! Programmatic organization data for org-scoped keys (`organizations-embeds-portal.md` §3):
-//! `GET /v1/organizations/me` and `GET /v1/organizations/me/embeds`. A user's key is told the
-//! resource does not exist (404 `RESOURCE_NOT_FOUND`), as `/v1` answers for anything not the
-//! caller's. (Analytics, earnings and revenue events need trades and arrive with them.)
+//! `GET /v1/organizations/me`, `/embeds`, `/earnings` and `/revenue-events`. A user's key is
+//! told the resource does not exist (404 `RESOURCE_NOT_FOUND`), as `/v1` answers for anything
+//! not the caller's.
 
 use axum::extract::State;
 use axum::Json;
@@ -15,7 +15,8 @@ use kash_store::orgs::{self, OrgRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::envelope::{Ctx, Data, Single};
+use crate::http::cursor;
+use crate::http::envelope::{Ctx, Data, List, Pagination, Single};
 use crate::http::problem::{ApiError, ApiResult};
 use crate::http::query::QueryParams;
 use crate::state::AppState;
@@ -304,6 +305,166 @@ pub async fn embeds(
             .to_string(),
             totals,
             rows,
+        },
+        meta: ctx.meta(),
+    }))
+}
+
+/// `GET /v1/organizations/me/earnings`. Amounts are atomic USDC strings.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EarningsView {
+    /// Accrued revenue share still in the settlement hold.
+    pub accrued_usdc: String,
+    /// Settled earnings awaiting payout.
+    pub payable_usdc: String,
+    /// Paid out into the organization's USDC balance, all time.
+    pub paid_usdc: String,
+    /// The rate the next trade in the organization's markets accrues at (its bracket, when
+    /// brackets are set).
+    pub share_bps: i64,
+    /// `KASH_REVENUE_HOLD_DAYS`.
+    pub hold_days: u32,
+}
+
+/// The organization's revenue-share earnings.
+#[utoipa::path(get, path = "/v1/organizations/me/earnings", tag = "organizations",
+    security(("ApiKey" = [])),
+    responses(
+        (status = 200, description = "`{earnings, data, _meta}`", body = EarningsView),
+        (status = 404, description = "RESOURCE_NOT_FOUND for a user's key", body = crate::openapi::ProblemSchema),
+    ))]
+pub async fn earnings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> ApiResult<Json<Single<EarningsView>>> {
+    let org = caller_org(&state, &ctx).await?;
+    let e = kash_service::revenue::earnings(&state.svc, &org).await?;
+    Ok(Json(Single {
+        name: "earnings",
+        value: EarningsView {
+            accrued_usdc: e.accrued_atomic.to_string(),
+            payable_usdc: e.payable_atomic.to_string(),
+            paid_usdc: e.paid_atomic.to_string(),
+            share_bps: e.share_bps,
+            hold_days: e.hold_days,
+        },
+        meta: ctx.meta(),
+    }))
+}
+
+/// One entry of the revenue-events ledger. Amounts are signed atomic USDC strings.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevenueEventView {
+    pub id: String,
+    /// `revenue_share_settled`, `payout`, `market_creation_fee`, `trading_fee`, `redemption`,
+    /// `refund`, `deposit`, `withdrawal` or `adjustment`.
+    pub kind: String,
+    pub amount_usdc: String,
+    /// The balance of `account` after the event.
+    pub balance_after_usdc: String,
+    /// Ours: `balance` (the organization's USDC balance) or `payable` (settled earnings).
+    pub account: String,
+    pub ledger_transaction_id: Option<String>,
+    /// The market (seed paid) or other object the event refers to.
+    pub reference_id: Option<String>,
+    pub occurred_at: String,
+}
+
+const REVENUE_EVENTS_DEFAULT_LIMIT: u32 = 25;
+
+/// The organization's revenue events, newest first.
+#[utoipa::path(get, path = "/v1/organizations/me/revenue-events", tag = "organizations",
+    security(("ApiKey" = [])),
+    params(
+        ("kind" = Option<String>, Query, description = "Only events of this kind"),
+        ("cursor" = Option<String>, Query, description = "From the previous page"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 25"),
+    ),
+    responses(
+        (status = 200, description = "A page of revenue events", body = Vec<RevenueEventView>),
+        (status = 400, description = "VALIDATION_FAILED", body = crate::openapi::ProblemSchema),
+        (status = 404, description = "RESOURCE_NOT_FOUND for a user's key", body = crate::openapi::ProblemSchema),
+    ))]
+pub async fn revenue_events(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    q: QueryParams,
+) -> ApiResult<Json<List<RevenueEventView>>> {
+    let org = caller_org(&state, &ctx).await?;
+    let mut issues = Vec::new();
+    let kind = match q.get("kind").map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) if kash_store::revenue_events::KINDS.contains(&k) => Some(k.to_string()),
+        Some(k) => {
+            issues.push(Issue::new(
+                "kind",
+                format!(
+                    "`{k}` is not one of {}",
+                    kash_store::revenue_events::KINDS.join(", ")
+                ),
+            ));
+            None
+        }
+    };
+    let limit = match cursor::parse_limit(q.get("limit"), REVENUE_EVENTS_DEFAULT_LIMIT) {
+        Ok(l) => l,
+        Err(p) => {
+            issues.extend(p.issues);
+            REVENUE_EVENTS_DEFAULT_LIMIT
+        }
+    };
+    if !issues.is_empty() {
+        return Err(Problem::validation(issues).into());
+    }
+    // The cursor is bound to the organization and the filter (not the limit).
+    let scope = format!(
+        "organizations.revenue-events|{}|{}",
+        org.id,
+        kind.as_deref().unwrap_or("")
+    );
+    let mac_key = &state.svc.secrets.cursor_key;
+    let before = match q.get("cursor").filter(|c| !c.trim().is_empty()) {
+        Some(c) => Some(cursor::decode::<(i64, i64)>(mac_key, &scope, c)?),
+        None => None,
+    };
+    let mut rows = kash_store::revenue_events::list(
+        state.svc.db.reader(),
+        &org.id,
+        kind.as_deref(),
+        before,
+        i64::from(limit) + 1,
+    )
+    .await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = match (has_more, rows.last()) {
+        (true, Some(last)) => Some(cursor::encode(
+            mac_key,
+            &scope,
+            &(last.occurred_at, last.seq),
+        )),
+        _ => None,
+    };
+    Ok(Json(List {
+        data: rows
+            .into_iter()
+            .map(|r| RevenueEventView {
+                id: r.id,
+                kind: r.kind,
+                amount_usdc: r.amount_atomic.to_string(),
+                balance_after_usdc: r.balance_after_atomic.to_string(),
+                account: r.account,
+                ledger_transaction_id: r.ledger_tx_id,
+                reference_id: r.reference_id,
+                occurred_at: rfc3339_ms(from_unix_ms(r.occurred_at)),
+            })
+            .collect(),
+        pagination: Pagination {
+            cursor: next,
+            has_more,
+            limit,
         },
         meta: ctx.meta(),
     }))

@@ -160,6 +160,20 @@ pub async fn move_funds(
     )
     .await?;
     let balance = ledger::lock_balance(&mut *tx, &account, "").await?;
+    if let Holder::Owner(Owner::Org(org)) = holder {
+        crate::revenue::record(
+            &mut tx,
+            org,
+            kind_name,
+            kash_store::revenue_events::BALANCE,
+            if credit { value } else { -value },
+            balance,
+            Some(&id),
+            None,
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Movement {
         account_id: account,

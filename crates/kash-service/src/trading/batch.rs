@@ -109,7 +109,7 @@ async fn exec(conn: &mut AnyConnection, sql: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// PostgreSQL: takes the batch's key and market row locks up front, each set in id order, so
+/// PostgreSQL: takes the batch's key, market and market-organization row locks up front, each set in id order, so
 /// a batch never holds one of them while waiting for another that a concurrent transaction
 /// (another instance's batch, the usage flush, which also goes in id order) holds.
 async fn prelock(conn: &mut AnyConnection, jobs: &[Job]) -> Result<(), ServiceError> {
@@ -141,6 +141,21 @@ async fn prelock(conn: &mut AnyConnection, jobs: &[Job]) -> Result<(), ServiceEr
         let mut q = sqlx::query(&sql);
         for id in &ids {
             q = q.bind(*id);
+        }
+        q.fetch_all(&mut *conn).await?;
+    }
+    // Then the organizations owning those markets (their rolling volume picks the
+    // revenue-share bracket), in id order, before any ledger account.
+    if !markets.is_empty() {
+        let marks: Vec<String> = (1..=markets.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM organizations WHERE id IN (SELECT organization_id FROM markets \
+             WHERE id IN ({})) ORDER BY id FOR UPDATE",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &markets {
+            q = q.bind(id.as_str());
         }
         q.fetch_all(&mut *conn).await?;
     }

@@ -9,12 +9,13 @@
 //!    state validates; while open, `reserve = balance · U`;
 //! 6. the holdings of every outcome of an open market sum to its supply; in a resolved market
 //!    the unredeemed winning holdings sum to the remaining winning supply;
-//! 7. unsettled revenue-share accruals of each organization equal its accrual balance;
+//! 7. revenue share, per organization: unsettled accruals equal its accrual balance, settled
+//!    accruals less payouts its payable balance, and Σ accruals = accrued + payable + paid out;
 //! 8. every completed trade has its ledger transaction.
 
 use kash_core::amm::Settlement;
 use kash_store::ledger::{self, kind};
-use kash_store::{accruals, markets, positions, trades};
+use kash_store::{accruals, markets, positions, revenue_events, trades};
 use ruint::aliases::U256;
 use serde::Serialize;
 
@@ -154,18 +155,44 @@ pub async fn run(svc: &Services) -> Result<Report, ServiceError> {
             Settlement::Cancelled(_) => {}
         }
     }
-    for (org, total) in accruals::unsettled_totals(db).await? {
-        let balance = match ledger::account_id(db, kind::ORG_ACCRUAL, &org).await? {
-            Some(a) => accounts
-                .iter()
-                .find(|x| x.id == a)
-                .map(|x| x.balance_atomic)
-                .unwrap_or(0),
-            None => 0,
-        };
-        if balance != total {
+    // Revenue share: Σ accruals = accrued + payable + paid out, the accrual account equals
+    // the unsettled accruals and the payable account the settled ones not yet paid out.
+    let balance_of = |k: &str, org: &str| {
+        accounts
+            .iter()
+            .find(|x| x.kind == k && x.owner_id == org)
+            .map_or(0, |x| x.balance_atomic)
+    };
+    let totals = accruals::totals(db).await?;
+    let mut orgs: Vec<String> = totals.iter().map(|t| t.0.clone()).collect();
+    for a in &accounts {
+        if (a.kind == kind::ORG_ACCRUAL || a.kind == kind::ORG_PAYABLE)
+            && !orgs.contains(&a.owner_id)
+        {
+            orgs.push(a.owner_id.clone());
+        }
+    }
+    for org in &orgs {
+        let (all, unsettled, settled) = totals
+            .iter()
+            .find(|t| &t.0 == org)
+            .map_or((0, 0, 0), |t| (t.1, t.2, t.3));
+        let accrued = balance_of(kind::ORG_ACCRUAL, org);
+        let payable = balance_of(kind::ORG_PAYABLE, org);
+        let paid = revenue_events::sum_of_kind(db, org, "payout").await?;
+        if accrued != unsettled {
             v.push(format!(
-                "organization {org}: accruals {total} ≠ accrual balance {balance}"
+                "organization {org}: accruals {unsettled} ≠ accrual balance {accrued}"
+            ));
+        }
+        if payable != settled - paid {
+            v.push(format!(
+                "organization {org}: settled accruals {settled} − paid out {paid} ≠ payable balance {payable}"
+            ));
+        }
+        if i128::from(all) != i128::from(accrued) + i128::from(payable) + i128::from(paid) {
+            v.push(format!(
+                "organization {org}: Σ accruals {all} ≠ accrued {accrued} + payable {payable} + paid out {paid}"
             ));
         }
     }

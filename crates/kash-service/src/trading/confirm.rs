@@ -224,6 +224,10 @@ async fn recheck_and_execute(
         position,
         now,
         latency,
+        match &key.owner {
+            kash_core::owner::Owner::Org(org) => Some(org.as_str()),
+            kash_core::owner::Owner::User(_) => None,
+        },
     )
     .await?;
     trades::update(&mut *conn, t).await?;

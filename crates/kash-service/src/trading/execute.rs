@@ -6,7 +6,8 @@ use kash_core::amm::{derive, mul_div};
 use kash_core::ids::{id_text, new_id};
 use kash_core::money::Usdc;
 use kash_core::numbers::micro_from_wad;
-use kash_store::accruals::AccrualRecord;
+use kash_core::revenue::Brackets;
+use kash_store::accruals::{self, AccrualRecord};
 use kash_store::ledger::{self, kind, Posting, PLATFORM};
 use kash_store::markets::{self, MarketRecord};
 use kash_store::positions::{self, PositionRecord};
@@ -33,26 +34,50 @@ pub fn cost_share(cost: i64, t: U256, shares: U256) -> Result<i64, StoreError> {
         .map_err(|_| corrupt("cost basis range"))
 }
 
+/// The rolling window of completed volume that picks an organization's bracket.
+pub const BRACKET_WINDOW_MS: i64 = 30 * 86_400_000;
+
 /// The protocol fee's revenue share for the creator organization, if any:
-/// `(org id, share bps, share)`.
+/// `(org id, share bps, share)`. The organization's row is locked (by
+/// [`tradeable_market`](super::place::tradeable_market), right after the market's), so its
+/// rolling volume read here and extended by this trade's accrual row is serialised with every
+/// other trade in its markets: which trade crosses a bracket threshold is deterministic.
 async fn revenue_share(
+    db: &Db,
     conn: &mut AnyConnection,
     market: &MarketRecord,
     fee: Usdc,
+    now_ms: i64,
 ) -> Result<Option<(String, i64, i64)>, StoreError> {
     let Some(org_id) = &market.organization_id else {
         return Ok(None);
     };
-    let org = orgs::get(&mut *conn, org_id)
+    let org = orgs::lock(&mut *conn, org_id, db.for_update())
         .await?
         .ok_or_else(|| corrupt("market's organization is missing"))?;
-    let bps = org.revenue_share_bps.clamp(0, 10_000);
-    let share = u128::from(fee.atomic()) * bps as u128 / 10_000;
-    let share = i64::try_from(share).map_err(|_| corrupt("revenue share range"))?;
+    let bps = match org.revenue_brackets.as_deref() {
+        Some(text) => {
+            let brackets = Brackets::from_json(text).map_err(|e| corrupt(&e))?;
+            let volume =
+                accruals::volume_since(&mut *conn, org_id, now_ms - BRACKET_WINDOW_MS).await?;
+            i64::from(brackets.rate_for(Usdc::from_atomic(u64::try_from(volume).unwrap_or(0))))
+        }
+        None => org.revenue_share_bps,
+    }
+    .clamp(0, 10_000);
+    let share = mul_div(
+        U256::from(fee.atomic()),
+        U256::from(bps as u64),
+        U256::from(10_000u64),
+    )
+    .map_err(|_| corrupt("revenue share range"))?;
+    let share = i64::try_from(u64::try_from(&share).map_err(|_| corrupt("revenue share range"))?)
+        .map_err(|_| corrupt("revenue share range"))?;
     Ok(Some((org_id.clone(), bps, share)))
 }
 
-/// Writes the fill. On return `trade` carries its execution fields (status `completed`); the
+/// Writes the fill (`holder_org`: the organization trading with its own key, whose fee is a
+/// `trading_fee` revenue event). On return `trade` carries its execution fields (status `completed`); the
 /// accrual row, if any, is for the caller to insert once the trade row exists.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply(
@@ -64,6 +89,7 @@ pub async fn apply(
     position: Option<PositionRecord>,
     now_ms: i64,
     latency_ms: i64,
+    holder_org: Option<&str>,
 ) -> Result<Option<AccrualRecord>, StoreError> {
     let market_account =
         ledger::committed_account(db, conn, kind::MARKET, &market.id, now_ms).await?;
@@ -90,7 +116,11 @@ pub async fn apply(
         }
     };
     let fee_i = signed(fee)?;
-    let share = revenue_share(conn, market, fee).await?;
+    let volume = match &planned.fill {
+        Fill::Buy(b) => signed(b.amount_in)?,
+        Fill::Sell(s) => signed(s.payout)?,
+    };
+    let share = revenue_share(db, conn, market, fee, now_ms).await?;
     match &share {
         Some((org_id, _, amount)) => {
             let accrual = ledger::ensure_account(conn, kind::ORG_ACCRUAL, org_id, now_ms).await?;
@@ -112,6 +142,23 @@ pub async fn apply(
         },
     )
     .await?;
+    // An organization trading with its own key: the fee it paid is one of its revenue events
+    // (its balance after the whole trade as `balanceAfterUsdc`).
+    if let (Some(org), true) = (holder_org, fee_i > 0) {
+        let after = ledger::lock_balance(&mut *conn, &holder, "").await?;
+        crate::revenue::record(
+            conn,
+            org,
+            "trading_fee",
+            kash_store::revenue_events::BALANCE,
+            -fee_i,
+            after,
+            Some(&tx_id),
+            Some(&trade.id),
+            now_ms,
+        )
+        .await?;
+    }
 
     let mut pos =
         position.unwrap_or_else(|| PositionRecord::empty(&holder, &market.id, outcome, now_ms));
@@ -186,5 +233,6 @@ pub async fn apply(
         share_atomic: amount,
         accrued_at: now_ms,
         settled_at: None,
+        volume_atomic: volume,
     }))
 }

@@ -341,6 +341,21 @@ pub async fn create(
         },
     )
     .await?;
+    if let Some(org) = &new.organization_id {
+        let after = ledger::lock_balance(&mut *tx, &creator, "").await?;
+        crate::revenue::record(
+            &mut tx,
+            org,
+            "market_creation_fee",
+            kash_store::revenue_events::BALANCE,
+            -seed,
+            after,
+            Some(&posting_id),
+            Some(&id),
+            now,
+        )
+        .await?;
+    }
     let n = new.outcomes.len() as i64;
     for i in 0..n {
         // The seed is the creator's cost for all legs: floor(S / n) each, the rest on the last.

@@ -318,6 +318,11 @@ pub async fn tradeable_market(
             format!("no market {market_id}"),
         )));
     };
+    // Lock order on PostgreSQL: key, market, then the market's organization (its rolling
+    // volume picks the revenue-share bracket), then ledger accounts.
+    if let Some(org) = &market.organization_id {
+        kash_store::orgs::lock(&mut *conn, org, svc.db.for_update()).await?;
+    }
     if !market.tradeable(now) {
         return Ok(Err(Problem::new(
             ErrorCode::MarketNotTradeable,
@@ -485,6 +490,10 @@ async fn accept(
         position,
         now,
         latency,
+        match &key.owner {
+            kash_core::owner::Owner::Org(org) => Some(org.as_str()),
+            kash_core::owner::Owner::User(_) => None,
+        },
     )
     .await?;
     trades::insert(&mut *conn, &trade).await?;

@@ -100,6 +100,21 @@ pub async fn redeem_in(
             },
         )
         .await?;
+        // An organization's own holdings (its genesis legs, its trades) paid back.
+        crate::revenue::record_if_org(
+            conn,
+            holder,
+            if market.phase == "CANCELLED" {
+                "refund"
+            } else {
+                "redemption"
+            },
+            payout,
+            Some(&id),
+            Some(market_id),
+            now,
+        )
+        .await?;
         Some(id)
     } else {
         None
