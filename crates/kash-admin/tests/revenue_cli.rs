@@ -62,6 +62,7 @@ async fn org_market(app: &TestApp, org: &str) -> String {
             resolve_at: None,
             fee_bps: 100,
             sell_fee_bps: 50,
+            fields: Default::default(),
         },
         "test",
     )
