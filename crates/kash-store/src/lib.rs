@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod owners;
 pub mod partners;
 pub mod positions;
+pub mod proposals;
 pub mod public_markets;
 pub mod redemptions;
 pub mod sessions;
