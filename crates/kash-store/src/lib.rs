@@ -12,6 +12,7 @@ pub mod keys;
 pub mod killswitch;
 pub mod ledger;
 pub mod markets;
+pub mod org_analytics;
 pub mod orgs;
 pub mod outbox;
 pub mod owners;
