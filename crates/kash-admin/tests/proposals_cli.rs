@@ -393,7 +393,31 @@ async fn validation_and_suspended_organizations(backend: Backend) {
     assert!(out.stdout.contains("is live"), "{}", out.stdout);
 }
 
+/// Two operators approving the same proposal at once: one market opens, one seed is paid.
+async fn concurrent_approvals_open_one_market(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("acme").await;
+    ok_json(
+        &app,
+        &["accounts", "credit", "--org", &org, "--usdc", "100"],
+    )
+    .await;
+    let id = ok_json(&app, &propose_args(&org, "Rain?", "30")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let args = ["markets", "approve", id.as_str(), "--json"];
+    let (a, b) = tokio::join!(admin(&app, &args), admin(&app, &args));
+    let mut codes = [a.code, b.code];
+    codes.sort_unstable();
+    assert_eq!(codes, [0, 2], "{a:?} {b:?}");
+    assert_eq!(market_rows(&app).await, 1);
+    assert_eq!(org_balance(&app, &org).await, 70_000_000);
+    ledger_balanced(&app).await;
+}
+
 backend_tests!(
     approve_debits_the_seed_and_refusals_change_nothing,
+    concurrent_approvals_open_one_market,
     validation_and_suspended_organizations
 );
