@@ -162,6 +162,8 @@ async fn approve_debits_the_seed_and_refusals_change_nothing(backend: Backend) {
     assert_eq!(p["outcomes"], json!(["Yes", "No"]));
     assert_eq!(p["seedUsdc"], "25000000");
     assert_eq!(p["resolutionSources"], "Met office report");
+    assert_eq!(p["category"], "weather");
+    assert_eq!(p["tags"], json!(["rain", "sky"]));
     assert_eq!(p["marketId"], Value::Null);
     let first = p["id"].as_str().unwrap().to_string();
     let second = ok_json(&app, &propose_args(&org, "Snow?", "20")).await["id"]

@@ -51,6 +51,14 @@ impl ProposalRecord {
     pub fn labels(&self) -> Vec<String> {
         serde_json::from_str(&self.outcome_labels).unwrap_or_default()
     }
+
+    /// The normalised tags (a JSON list; none when absent or unreadable).
+    pub fn tag_list(&self) -> Vec<String> {
+        self.tags
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
+    }
 }
 
 const COLUMNS: &str = "id, organization_id, state, title, description, outcome_labels, \

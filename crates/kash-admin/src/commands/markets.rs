@@ -200,7 +200,7 @@ fn proposal_view(p: &ProposalRecord) -> serde_json::Value {
         "resolutionSources": p.resolution_sources,
         "seedUsdc": p.seed_atomic.to_string(),
         "category": p.category,
-        "tags": p.tags,
+        "tags": p.tag_list(),
         "threadId": p.thread_id,
         "partnerId": p.partner_id,
         "sourceTweetUrl": p.source_tweet_url,

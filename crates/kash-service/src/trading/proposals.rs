@@ -72,7 +72,7 @@ fn market_of(p: &ProposalRecord) -> Result<NewMarket, ServiceError> {
         sell_fee_bps: bps(p.sell_fee_bps),
         fields: MarketFields {
             category: p.category.clone(),
-            tags: p.tags.clone(),
+            tags: Some(p.tag_list().join(",")),
             thread_id: p.thread_id.clone(),
             partner_id: p.partner_id.clone(),
             source_tweet_url: p.source_tweet_url.clone(),
@@ -112,9 +112,9 @@ pub async fn propose(
     actor: &str,
 ) -> Result<ProposalRecord, ServiceError> {
     let market = new.market();
-    let mut issues = match markets::validate(&market) {
-        Ok(_) => Vec::new(),
-        Err(p) => p.issues,
+    let (checked, mut issues) = match markets::validate(&market) {
+        Ok(c) => (Some(c), Vec::new()),
+        Err(p) => (None, p.issues),
     };
     let sources = crate::fields::optional_text(
         "resolutionSources",
@@ -122,10 +122,9 @@ pub async fn propose(
         MAX_RESOLUTION_SOURCES,
         &mut issues,
     );
-    if !issues.is_empty() {
+    let Some(checked) = checked.filter(|_| issues.is_empty()) else {
         return Err(Problem::validation(issues).into());
-    }
-    let checked = markets::validate(&market)?;
+    };
     let now = svc.now_ms();
     let mut tx = svc.db.begin().await?;
     if kash_store::orgs::get(&mut *tx, &new.organization_id)
@@ -154,15 +153,15 @@ pub async fn propose(
         seed_atomic: signed(new.seed)?,
         fee_bps: i64::from(PROPOSAL_FEE_BPS),
         sell_fee_bps: i64::from(PROPOSAL_SELL_FEE_BPS),
-        category: new.fields.category.clone(),
-        tags: new.fields.tags.clone(),
+        category: Some(checked.category),
+        tags: Some(serde_json::Value::from(checked.tags).to_string()),
         thread_id: checked.thread_id,
         partner_id: checked.partner_id,
-        source_tweet_url: new.fields.source_tweet_url.clone(),
-        chapter_id: new.fields.chapter_id.clone(),
-        chapter_title: new.fields.chapter_title.clone(),
-        chapter_position: new.fields.chapter_position,
-        chapter_total: new.fields.chapter_total,
+        source_tweet_url: checked.source_tweet_url,
+        chapter_id: checked.chapter_id,
+        chapter_title: checked.chapter_title,
+        chapter_position: checked.chapter_position,
+        chapter_total: checked.chapter_total,
         proposed_by: actor.to_string(),
         market_id: None,
         decided_by: None,

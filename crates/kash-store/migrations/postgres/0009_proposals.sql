@@ -18,7 +18,8 @@ CREATE TABLE market_proposals (
     seed_atomic BIGINT NOT NULL,
     fee_bps BIGINT NOT NULL,
     sell_fee_bps BIGINT NOT NULL,
-    -- The market fields as given; markets::create normalises them at approval.
+    -- The market fields, normalised as markets::create normalises them (which checks them
+    -- again at approval). Tags: a JSON list.
     category TEXT,
     tags TEXT,
     thread_id TEXT REFERENCES threads (id),
