@@ -25,8 +25,9 @@ use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::public_api;
 use crate::routes::{
-    account, account_keys, embeds, infra, markets, organizations, portfolio, public_markets,
-    public_orgs, public_social, public_threads, quotes, redemptions, traces, trades, webhooks,
+    account, account_keys, embeds, infra, markets, org_analytics, organizations, portfolio,
+    public_markets, public_orgs, public_social, public_threads, quotes, redemptions, traces,
+    trades, webhooks,
 };
 use crate::state::AppState;
 use crate::usage::UsageRecorder;
@@ -80,6 +81,7 @@ fn routers(state: &AppState) -> Routers {
         .routes(routes!(organizations::embeds))
         .routes(routes!(organizations::earnings))
         .routes(routes!(organizations::revenue_events))
+        .routes(routes!(org_analytics::analytics))
         .split_for_parts();
     let gated = gated
         .route_layer(from_fn(etag::layer))

@@ -48,7 +48,7 @@ pub enum Command {
     /// The ledger: verify every invariant.
     #[command(subcommand)]
     Ledger(ledger::LedgerCmd),
-    /// Markets: create, freeze, cancel, resolve.
+    /// Markets: create, propose/approve/reject, freeze, cancel, resolve.
     #[command(subcommand)]
     Markets(markets::MarketsCmd),
     /// Apply pending database migrations (the server also applies them at start).

@@ -5,6 +5,7 @@ pub mod account_keys;
 pub mod embeds;
 pub mod infra;
 pub mod markets;
+pub mod org_analytics;
 pub mod organizations;
 pub mod portfolio;
 pub mod public_markets;

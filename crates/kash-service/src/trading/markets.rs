@@ -163,7 +163,8 @@ pub fn check_fields(f: &MarketFields, issues: &mut Vec<Issue>) -> CheckedFields 
     }
 }
 
-fn validate(m: &NewMarket) -> Result<CheckedFields, Problem> {
+/// Every check of [`create`] that needs no database (a proposal is checked with it when filed).
+pub fn validate(m: &NewMarket) -> Result<CheckedFields, Problem> {
     let mut issues = Vec::new();
     let checked = check_fields(&m.fields, &mut issues);
     let title = m.title.trim();
@@ -205,7 +206,7 @@ fn validate(m: &NewMarket) -> Result<CheckedFields, Problem> {
 
 /// The thread and partner must belong to the market's organization (operator markets have
 /// neither).
-async fn check_references(
+pub async fn check_references(
     conn: &mut AnyConnection,
     org: Option<&str>,
     f: &CheckedFields,
@@ -244,12 +245,26 @@ pub async fn create(
     new: &NewMarket,
     actor: &str,
 ) -> Result<MarketRecord, ServiceError> {
+    let mut tx = svc.db.begin().await?;
+    let record = create_in(svc, &mut tx, new, actor).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// [`create`] inside the caller's transaction (a proposal's approval opens its market in the
+/// approval's own transaction). Nothing is committed here; an error leaves the caller to roll
+/// back.
+pub async fn create_in(
+    svc: &Services,
+    tx: &mut AnyConnection,
+    new: &NewMarket,
+    actor: &str,
+) -> Result<MarketRecord, ServiceError> {
     let fields = validate(new)?;
     let state = amm::genesis(new.outcomes.len(), new.seed, new.fee_bps, new.sell_fee_bps)
         .map_err(|e| amm_problem(&e, "new"))?;
     let now = svc.now_ms();
     let id = id_text(&new_id());
-    let mut tx = svc.db.begin().await?;
     let holder = match &new.organization_id {
         Some(org) => {
             if kash_store::orgs::get(&mut *tx, org).await?.is_none() {
@@ -259,8 +274,8 @@ pub async fn create(
         }
         None => Holder::Treasury,
     };
-    check_references(&mut tx, new.organization_id.as_deref(), &fields).await?;
-    let creator = holder_account(&mut tx, &holder, now).await?;
+    check_references(tx, new.organization_id.as_deref(), &fields).await?;
+    let creator = holder_account(tx, &holder, now).await?;
     let seed = signed(new.seed)?;
     if let Holder::Owner(_) = holder {
         let balance = ledger::lock_balance(&mut *tx, &creator, svc.db.for_update()).await?;
@@ -276,7 +291,7 @@ pub async fn create(
             .into());
         }
     }
-    let market_account = ledger::ensure_account(&mut tx, kind::MARKET, &id, now).await?;
+    let market_account = ledger::ensure_account(tx, kind::MARKET, &id, now).await?;
     let record = MarketRecord {
         id: id.clone(),
         title: new.title.trim().to_string(),
@@ -330,7 +345,7 @@ pub async fn create(
     store::insert(&mut *tx, &record).await?;
     let posting_id = id_text(&new_id());
     ledger::post(
-        &mut tx,
+        tx,
         &Posting {
             id: &posting_id,
             kind: "market_seed",
@@ -382,7 +397,6 @@ pub async fn create(
         serde_json::json!({ "marketId": id, "seedAtomic": new.seed.to_atomic_string() }),
     )
     .await?;
-    tx.commit().await?;
     Ok(record)
 }
 

@@ -23,6 +23,7 @@ pub mod markets;
 pub mod order;
 pub mod place;
 pub mod plan;
+pub mod proposals;
 pub mod settle;
 
 use kash_core::amm::AmmError;
