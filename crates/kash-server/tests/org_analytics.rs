@@ -51,6 +51,10 @@ async fn volume_of(app: &TestApp, market: &str) -> i64 {
 
 async fn figures_per_day_market_and_partner(backend: Backend) {
     let app = TestApp::spawn_with(backend, options()).await;
+    // Every figure below is of one UTC day: start at the next noon, so no step crosses midnight.
+    let day = 86_400_000;
+    let to_noon = (day / 2 - app.now_ms().rem_euclid(day)).rem_euclid(day);
+    app.clock.advance(chrono::Duration::milliseconds(to_noon));
     let org = app.org("acme").await;
     let other = app.org("other").await;
     fund(&app, &Owner::Org(org.clone()), "100").await;
@@ -130,7 +134,9 @@ async fn figures_per_day_market_and_partner(backend: Backend) {
         .key_with(Owner::Org(org.clone()), Tier::Free, Some("portfolio:read"))
         .await
         .key;
-    let today = chrono::Utc::now().date_naive();
+    let today = chrono::DateTime::from_timestamp_millis(app.now_ms())
+        .expect("a time")
+        .date_naive();
     let yesterday = today - chrono::Duration::days(1);
     let q = format!("from={yesterday}&to={today}");
     let day = report(&app, &key, &q).await;

@@ -359,7 +359,7 @@ pub async fn create_in(
     if let Some(org) = &new.organization_id {
         let after = ledger::lock_balance(&mut *tx, &creator, "").await?;
         crate::revenue::record(
-            &mut tx,
+            tx,
             org,
             "market_creation_fee",
             kash_store::revenue_events::BALANCE,
