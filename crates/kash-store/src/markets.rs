@@ -212,12 +212,7 @@ pub async fn insert<'c>(exec: impl Exec<'c>, m: &MarketRecord) -> Result<(), Sto
 }
 
 pub async fn get<'c>(exec: impl Exec<'c>, id: &str) -> Result<Option<MarketRecord>, StoreError> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM markets WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(exec)
-            .await?,
-    )
+    lock(exec, id, "").await
 }
 
 /// The market, its row locked for the rest of the transaction (PostgreSQL).

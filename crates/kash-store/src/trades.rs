@@ -159,12 +159,7 @@ pub async fn update<'c>(exec: impl Exec<'c>, t: &TradeRecord) -> Result<(), Stor
 }
 
 pub async fn get<'c>(exec: impl Exec<'c>, id: &str) -> Result<Option<TradeRecord>, StoreError> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM trades WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(exec)
-            .await?,
-    )
+    lock(exec, id, "").await
 }
 
 pub async fn lock<'c>(
