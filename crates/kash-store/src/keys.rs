@@ -139,6 +139,43 @@ pub async fn find_by_hash<'c>(
     .await?)
 }
 
+/// [`find_by_hash`] and [`owner_rate_limits`] of the key's owner in one round trip: the gate
+/// needs both on every request.
+pub async fn find_by_hash_with_owner_limits<'c>(
+    exec: impl Exec<'c>,
+    key_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(ApiKeyRecord, Vec<(String, Option<i64>)>)>, StoreError> {
+    let columns = COLUMNS
+        .split(',')
+        .map(|c| format!("k.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns}, o.tier AS owner_key_tier, o.rate_limit_per_minute AS owner_key_rate \
+         FROM api_keys k LEFT JOIN api_keys o ON \
+         ((k.user_id IS NOT NULL AND o.user_id = k.user_id) OR (k.org_id IS NOT NULL AND o.org_id = k.org_id)) \
+         AND o.revoked_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > $2) \
+         WHERE k.key_hash = $1"
+    ))
+    .bind(key_hash)
+    .bind(now_ms)
+    .fetch_all(exec)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let record = ApiKeyRecord::from_row(first)?;
+    let mut limits = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let tier: Option<String> = row.try_get("owner_key_tier")?;
+        if let Some(tier) = tier {
+            limits.push((tier, row.try_get("owner_key_rate")?));
+        }
+    }
+    Ok(Some((record, limits)))
+}
+
 pub async fn get<'c>(exec: impl Exec<'c>, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
     Ok(
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"))

@@ -20,11 +20,15 @@ fn refused(code: ErrorCode, detail: &str) -> Refused {
     }
 }
 
+/// The key, and when the lookup could fetch them in the same round trip, the tiers and limit
+/// overrides of its owner's active keys (what the quota is sized from).
+pub(crate) type Found = (ApiKeyRecord, Option<Vec<(String, Option<i64>)>>);
+
 pub(crate) async fn find_key(
     state: &AppState,
     headers: &HeaderMap,
     now_ms: i64,
-) -> Result<ApiKeyRecord, Refused> {
+) -> Result<Found, Refused> {
     let Some(raw) = headers.get("x-api-key") else {
         return Err(refused(
             ErrorCode::ApiKeyMissing,
@@ -62,8 +66,13 @@ pub(crate) async fn find_key(
         },
         key_id: None,
     };
-    let (record, found_by) = match keys::find_by_hash(db, &hash).await.map_err(store_failed)? {
-        Some(record) => (record, hash),
+    let (record, found_by, owner_limits) = match keys::find_by_hash_with_owner_limits(
+        db, &hash, now_ms,
+    )
+    .await
+    .map_err(store_failed)?
+    {
+        Some((record, limits)) => (record, hash, Some(limits)),
         None => {
             // During a pepper rotation, a key still stored under the previous pepper is
             // re-hashed under the current one on first use.
@@ -86,7 +95,7 @@ pub(crate) async fn find_key(
                 }
             }
             let found_by = record.key_hash.clone();
-            (record, found_by)
+            (record, found_by, None)
         }
     };
     if !ct_eq(record.key_hash.as_bytes(), found_by.as_bytes()) || record.environment != env.as_str()
@@ -105,5 +114,5 @@ pub(crate) async fn find_key(
             key_id: Some(record.id),
         });
     }
-    Ok(record)
+    Ok((record, owner_limits))
 }

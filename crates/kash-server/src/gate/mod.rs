@@ -43,6 +43,8 @@ pub struct Authed {
     pub scopes: ScopeSet,
     pub client_ip: IpAddr,
     pub version: &'static str,
+    /// Tiers and limit overrides of the owner's active keys, read with the key.
+    pub(crate) owner_limits: Option<Vec<(String, Option<i64>)>>,
 }
 
 /// What a refusal needs to be audited.
@@ -197,8 +199,8 @@ async fn authenticate(
         Ok(_) => {}
     }
     // 2–3
-    let key = match lookup::find_key(state, &parts.headers, attempt.now_ms).await {
-        Ok(key) => key,
+    let (key, owner_limits) = match lookup::find_key(state, &parts.headers, attempt.now_ms).await {
+        Ok(found) => found,
         Err(lookup::Refused { problem, key_id }) => {
             return Err(audit::refuse(state, attempt, problem, key_id.as_deref()).await)
         }
@@ -240,6 +242,7 @@ async fn authenticate(
         scopes,
         client_ip: attempt.ip,
         version: version::CURRENT,
+        owner_limits,
     })
 }
 

@@ -20,7 +20,15 @@ const WINDOW_MS: i64 = 60_000;
 async fn owner_limit(state: &AppState, authed: &Authed, now_ms: i64) -> Result<u32, ApiError> {
     let tiers = state.svc.settings.tier_rate_limits();
     let own = key_rate_limit(&authed.key.tier, authed.key.rate_limit_per_minute, tiers);
-    let others = keys::owner_rate_limits(state.svc.db.reader(), &authed.key.owner, now_ms).await?;
+    let fetched;
+    let others = match &authed.owner_limits {
+        Some(limits) => limits,
+        None => {
+            fetched =
+                keys::owner_rate_limits(state.svc.db.reader(), &authed.key.owner, now_ms).await?;
+            &fetched
+        }
+    };
     Ok(others
         .iter()
         .map(|(tier, overridden)| key_rate_limit(tier, *overridden, tiers))
