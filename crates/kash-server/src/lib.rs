@@ -11,6 +11,7 @@ pub mod limiter;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod public_api;
 pub mod routes;
 pub mod state;

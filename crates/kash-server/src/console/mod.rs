@@ -7,7 +7,7 @@
 //! (session token and same-origin `Origin`/`Referer`).
 
 pub mod access;
-pub mod assets;
+pub use crate::pages::assets;
 pub mod guard;
 pub mod keys;
 mod keys_views;
