@@ -1162,8 +1162,118 @@ async fn openapi_describes_the_console_routes(backend: Backend) {
         .starts_with("text/css"));
 }
 
+/// "Send test" on the edit page posts one signed `webhook.ping` to the saved URL and shows the
+/// receiver's answer; it needs the CSRF token, stores no event, and a key without a URL has no
+/// button.
+async fn send_test_pings_the_saved_webhook_url(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (user, mut client) = signed_in(&app, "pinger@test.example").await;
+    let receiver = kash_testkit::receiver::Receiver::with_script(std::sync::Arc::new(
+        |name: &str, _| match name {
+            "down" => kash_testkit::receiver::Reply::Status(503),
+            _ => kash_testkit::receiver::Reply::Status(204),
+        },
+    ))
+    .await;
+    let created = client
+        .json(Method::POST, KEYS, Some(json!({"name": "hooked", "scopes": ["markets:read"], "webhookUrl": receiver.url("up")})))
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let id = created["apiKey"]["id"].as_str().unwrap().to_string();
+    let secret = created["webhookSecret"].as_str().unwrap().to_string();
+    client.refresh_csrf().await;
+
+    let edit = client
+        .page(&format!("/settings/api-keys/{id}/edit"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("Send test"), "the button is on the edit page");
+    let path = format!("/settings/api-keys/{id}/test-webhook");
+    let refused = client.post_form(&path, &[("_csrf", "nope")]).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(receiver.count(), 0, "no ping without the token");
+
+    let answer = client.post_form(&path, &[]).await;
+    assert_eq!(answer.status(), 200);
+    let page = answer.text().await.unwrap();
+    assert!(
+        page.contains("The receiver accepted the ping: HTTP 204"),
+        "{page}"
+    );
+    let hits = receiver.hits_for("up");
+    assert_eq!(hits.len(), 1);
+    let ping = hits[0].json();
+    assert_eq!(ping["type"], "webhook.ping");
+    assert_eq!(ping["data"]["apiKeyId"], id.as_str());
+    // Signed with the key's secret like every delivery.
+    let header = hits[0].header("x-kash-signature").to_string();
+    assert!(
+        kash_client::webhooks::verify(
+            &header,
+            &hits[0].body,
+            &[secret.as_str()],
+            hits[0].signed_at()
+        )
+        .is_ok(),
+        "signature {header}"
+    );
+    // Not an event: nothing is listed.
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events")
+        .fetch_one(app.svc.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
+
+    // A failing receiver is reported as such.
+    kash_service::keys::update(
+        &app.svc,
+        &id,
+        kash_service::keys::KeyUpdate {
+            webhook_url: Some(receiver.url("down")),
+            ..Default::default()
+        },
+        "operator:test",
+        false,
+    )
+    .await
+    .unwrap();
+    let page = client.post_form(&path, &[]).await.text().await.unwrap();
+    assert!(page.contains("did not accept the ping: HTTP 503"), "{page}");
+
+    // No URL, no button; a post anyway is told there is nothing to test.
+    let bare = client
+        .json(
+            Method::POST,
+            KEYS,
+            Some(json!({"name": "bare", "scopes": ["markets:read"]})),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let bare_id = bare["apiKey"]["id"].as_str().unwrap().to_string();
+    client.refresh_csrf().await;
+    let edit = client
+        .page(&format!("/settings/api-keys/{bare_id}/edit"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!edit.contains("Send test"));
+    let answer = client
+        .post_form(&format!("/settings/api-keys/{bare_id}/test-webhook"), &[])
+        .await;
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().await.unwrap().contains("no webhook URL"));
+    let _ = user;
+}
+
 backend_tests!(
     sign_in_rotates_and_sign_out_deletes,
+    send_test_pings_the_saved_webhook_url,
     https_console_uses_a_host_prefixed_secure_cookie,
     every_state_change_needs_the_token_and_our_origin,
     sessions_expire_when_idle_and_after_seven_days,

@@ -380,7 +380,7 @@ pub async fn edit_form(
     };
     page(
         StatusCode::OK,
-        edit_page(&me, &current, &record, &form, Some(&usage), None),
+        edit_page(&me, &current, &record, &form, Some(&usage), None, None),
     )
 }
 
@@ -460,12 +460,71 @@ pub async fn update(
             let usage = usage_of(&state, &record.id, state.svc.now()).await.ok();
             let response = page(
                 status_of(&p),
-                edit_page(&me, &current, &record, &form, usage.as_ref(), Some(&p)),
+                edit_page(
+                    &me,
+                    &current,
+                    &record,
+                    &form,
+                    usage.as_ref(),
+                    Some(&p),
+                    None,
+                ),
             );
             with_retry_after(response, &p)
         }
         Err(e) => internal_page(e.into(), Some(&me)),
     }
+}
+
+/// "Send test": one signed `webhook.ping` to the key's saved URL (`webhooks.md`), answered with
+/// the edit page showing what the receiver said. The URL passes the same SSRF guard as
+/// deliveries; nothing is stored.
+pub async fn test_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Extension(raw): Extension<RawBody>,
+) -> Response {
+    let fields = form_fields(&raw);
+    let me = match authorise_post(&state, &headers, &uri, &fields).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let (record, current) = match editable(&state, &me, &id).await {
+        Ok(found) => found,
+        Err(e) => return internal_page(e, Some(&me)),
+    };
+    let settings = &state.svc.settings;
+    let outcome = match kash_service::webhooks::sender::Sender::new(
+        std::time::Duration::from_millis(settings.webhook_timeout_ms),
+        settings.webhook_allow_private,
+    ) {
+        Ok(sender) => match kash_service::webhooks::ping(&state.svc, &sender, &record.id).await {
+            Ok(result) => Ok(result),
+            Err(ServiceError::Problem(p)) => Err(p),
+            Err(e) => return internal_page(e.into(), Some(&me)),
+        },
+        Err(e) => return internal_page(ApiError::internal(e), Some(&me)),
+    };
+    let usage = usage_of(&state, &record.id, state.svc.now()).await.ok();
+    let form = EditForm {
+        name: record.name.clone(),
+        ip_allowlist: record.ip_allowlist.clone().unwrap_or_default(),
+        webhook_url: record.webhook_url.clone().unwrap_or_default(),
+    };
+    page(
+        StatusCode::OK,
+        edit_page(
+            &me,
+            &current,
+            &record,
+            &form,
+            usage.as_ref(),
+            None,
+            Some(&outcome),
+        ),
+    )
 }
 
 pub async fn revoke_confirm(

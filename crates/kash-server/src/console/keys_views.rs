@@ -3,6 +3,7 @@
 use kash_core::scope::{Scope, ScopeSet};
 use kash_core::Problem;
 use kash_service::keys::KeyView;
+use kash_service::webhooks::PingResult;
 use kash_store::keys::ApiKeyRecord;
 use maud::{html, Markup};
 
@@ -347,6 +348,7 @@ pub fn edit_page(
     form: &EditForm,
     usage: Option<&Usage>,
     problem: Option<&Problem>,
+    ping: Option<&Result<PingResult, Problem>>,
 ) -> Markup {
     let issues = problem.map(|p| p.issues.as_slice()).unwrap_or_default();
     let back = format!("/settings/api-keys{}", org_query(current));
@@ -374,6 +376,17 @@ pub fn edit_page(
                     }
                 }
             }
+            @if let Some(outcome) = ping { (ping_notice(outcome)) }
+            @if record.webhook_url.is_some() {
+                h2 { "Webhook test" }
+                div.card {
+                    p.flush { "Sends one signed " code { "webhook.ping" } " to the saved URL and shows the answer. It is not an event: nothing is stored or retried." }
+                    form method="post" action=(format!("/settings/api-keys/{}/test-webhook", record.id)) {
+                        (csrf_field(me))
+                        button.btn-secondary type="submit" { "Send test" }
+                    }
+                }
+            }
             @if let Some(u) = usage {
                 h2 { "Usage" }
                 div.card {
@@ -394,6 +407,35 @@ pub fn edit_page(
             }
         },
     )
+}
+
+/// What the receiver answered to a test ping (or why none was sent).
+fn ping_notice(outcome: &Result<PingResult, Problem>) -> Markup {
+    match outcome {
+        Ok(r) if r.ok => notice(
+            "ok",
+            &format!(
+                "The receiver accepted the ping: HTTP {} in {} ms.",
+                r.status_code.unwrap_or_default(),
+                r.duration_ms
+            ),
+        ),
+        Ok(r) => {
+            let answer = match (r.status_code, r.failure_code) {
+                (Some(code), _) => format!("HTTP {code}"),
+                (None, Some(failure)) => failure.to_string(),
+                (None, None) => "no answer".to_string(),
+            };
+            html! {
+                div.notice.error role="alert" {
+                    "The receiver did not accept the ping: " (answer) " after " (r.duration_ms) " ms."
+                    @if let Some(message) = &r.error_message { br; (message) }
+                    @if !r.response_body.is_empty() { pre.mono { (r.response_body) } }
+                }
+            }
+        }
+        Err(p) => notice("error", &p.detail),
+    }
 }
 
 pub fn revoke_page(me: &SignedIn, current: &ManagedOwner, record: &ApiKeyRecord) -> Markup {

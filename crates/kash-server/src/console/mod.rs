@@ -52,6 +52,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/settings/api-keys/{id}/edit", get(keys::edit_form))
         .route(
+            "/settings/api-keys/{id}/test-webhook",
+            post(keys::test_webhook),
+        )
+        .route(
             "/settings/api-keys/{id}/revoke",
             get(keys::revoke_confirm).post(keys::revoke),
         )
